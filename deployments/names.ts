@@ -12,6 +12,8 @@ export const SERVICE = {
   apiV2: 'api-v2',
   gateway: 'gateway',
   nginxExporter: 'nginx-exporter',
+  /** mtail: per-status/route gateway metrics from nginx's syslog stream (stub_status has no status codes). */
+  gatewayMetrics: 'gateway-metrics',
   prometheus: 'prometheus',
   alertmanager: 'alertmanager',
   grafana: 'grafana',
@@ -39,6 +41,10 @@ export const PORTS = {
   /** Internal-only nginx listener for stub_status; never published. */
   gatewayStatus: 8081,
   nginxExporter: 9113,
+  /** mtail's HTTP (/metrics) port. */
+  gatewayMetrics: 3903,
+  /** mtail's UDP syslog listener that nginx sends its metrics log to. */
+  gatewayMetricsSyslog: 5140,
   prometheus: 9090,
   alertmanager: 9093,
   grafana: 3000,
