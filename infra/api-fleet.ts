@@ -1,0 +1,141 @@
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { API_ROUTES, PORTS, type ApiVariant } from '../deployments/names';
+
+/** Arguments of {@link ApiImage}. */
+export interface ApiImageArgs {
+  /** Build context, relative to the Pulumi project (default `.`: npm workspaces keep the lockfile at the root). */
+  context?: string;
+  /** Dockerfile path, relative to the Pulumi project (default `services/api/Dockerfile`). */
+  dockerfile?: string;
+  /** Local tag (default `<component name>:local`); containers run the built image id, not this tag. */
+  imageName?: string;
+}
+
+/** The API image, built locally and never pushed. */
+export class ApiImage extends pulumi.ComponentResource {
+  /** The built image's id (`sha256:...`): a rebuild changes it, which replaces the containers. */
+  readonly imageId: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super('sentiment-gateway:api:ApiImage', name, args, opts);
+    const image = new docker.Image(
+      name,
+      {
+        imageName: args.imageName ?? `${name}:local`,
+        build: { context: args.context ?? '.', dockerfile: args.dockerfile ?? 'services/api/Dockerfile' },
+        skipPush: true,
+      },
+      { parent: this },
+    );
+    // For a local (unpushed) image repoDigest is the image id.
+    this.imageId = image.repoDigest;
+    this.registerOutputs({ imageId: this.imageId });
+  }
+}
+
+/** Arguments of {@link ApiFleet}. */
+export interface ApiFleetArgs {
+  /** Variant every replica serves (`API_VARIANT`). */
+  variant: ApiVariant;
+  /** Number of replicas (at least 1). */
+  replicas: number;
+  /** Image to run (an {@link ApiImage.imageId}). */
+  image: pulumi.Input<string>;
+  /** Network the replicas join, with their aliases (the internal backend network). */
+  network: pulumi.Input<string>;
+  /** Memory limit per replica in MiB (default 256). */
+  memoryMb?: number;
+  /** `LOG_LEVEL` of the API (default `info`). */
+  logLevel?: string;
+}
+
+/**
+ * DNS aliases of a fleet's replicas on the backend network: `api-v1-1`, `api-v1-2`, ...
+ * The same names go to the nginx upstreams, the Prometheus targets and each replica's `REPLICA_ID`.
+ */
+export function replicaHosts(variant: ApiVariant, replicas: number): string[] {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw new Error(`replicas must be a positive integer (got ${replicas})`);
+  }
+  return Array.from({ length: replicas }, (_, i) => `${serviceName(variant)}-${i + 1}`);
+}
+
+/** The fleet-wide alias (`api-v1`, `api-v2`): DNS round-robin over the fleet's replicas. */
+export function serviceName(variant: ApiVariant): string {
+  return `api-${variant}`;
+}
+
+/** Healthy means ready: model loaded and warmed up. The slim Node image has no curl. */
+const READY_CHECK = [
+  'CMD',
+  'node',
+  '-e',
+  `fetch('http://127.0.0.1:${PORTS.api}${API_ROUTES.ready}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+];
+
+/**
+ * N identical replicas of one API variant on the backend network: no published ports, read-only
+ * root filesystem, no capabilities, a memory limit, a readiness healthcheck and a restart policy.
+ */
+export class ApiFleet extends pulumi.ComponentResource {
+  /** Backend DNS alias of each replica, in order (`api-v1-1`, ...). */
+  readonly hosts: string[];
+  /** `host:port` of each replica, for upstreams and scrape targets. */
+  readonly addresses: string[];
+  /** Docker container names (`<component name>-1`, ...), unique per stack. */
+  readonly containerNames: pulumi.Output<string>[];
+
+  constructor(name: string, args: ApiFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('sentiment-gateway:api:ApiFleet', name, {}, opts);
+    this.hosts = replicaHosts(args.variant, args.replicas);
+    this.addresses = this.hosts.map((host) => `${host}:${PORTS.api}`);
+
+    const containers = this.hosts.map(
+      (host, i) =>
+        new docker.Container(
+          `${name}-${i + 1}`,
+          {
+            name: `${name}-${i + 1}`,
+            image: args.image,
+            envs: [
+              `PORT=${PORTS.api}`,
+              `API_VARIANT=${args.variant}`,
+              `REPLICA_ID=${host}`,
+              `LOG_LEVEL=${args.logLevel ?? 'info'}`,
+            ],
+            networksAdvanced: [{ name: args.network, aliases: [host, serviceName(args.variant)] }],
+            healthcheck: {
+              tests: READY_CHECK,
+              interval: '10s',
+              timeout: '3s',
+              retries: 3,
+              startPeriod: '20s',
+            },
+            // Containers start in order: the gateway resolves its upstreams only once replicas are up.
+            wait: true,
+            waitTimeout: 120,
+            restart: 'unless-stopped',
+            memory: args.memoryMb ?? 256,
+            readOnly: true,
+            // onnxruntime and Node may write temp files; nothing else is writable.
+            tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
+            capabilities: { drops: ['ALL'] },
+            securityOpts: ['no-new-privileges:true'],
+            // The API drains in-flight requests within 10 s of SIGTERM.
+            destroyGraceSeconds: 15,
+            logDriver: 'json-file',
+            logOpts: { 'max-size': '10m', 'max-file': '3' },
+          },
+          // Fixed container names: the old one must go before its replacement is created.
+          { parent: this, deleteBeforeReplace: true },
+        ),
+    );
+    this.containerNames = containers.map((c) => c.name);
+    this.registerOutputs({
+      hosts: this.hosts,
+      addresses: this.addresses,
+      containerNames: this.containerNames,
+    });
+  }
+}

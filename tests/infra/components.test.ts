@@ -1,0 +1,265 @@
+/**
+ * Component tier: each ComponentResource alone under mocks, asserting its exact children and the
+ * inputs that matter (curves, SANs, secrets, container hardening). Options such as
+ * deleteBeforeReplace never reach the mock monitor, so a transformation records them.
+ */
+import type * as PulumiModule from '@pulumi/pulumi';
+import type * as ApiFleetModule from '../../infra/api-fleet';
+import type * as CredentialsModule from '../../infra/credentials';
+import type * as NetworkModule from '../../infra/network';
+import type * as TlsModule from '../../infra/tls';
+import { htpasswdLine } from '../../deployments/nginx/htpasswd';
+import { find, mockOutputs, plainStrings, runMocked, TYPES, unwrap, valueOf, type Recorded } from './harness';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- modules must load inside each isolated mocked run */
+const load = {
+  tls: () => require('../../infra/tls') as typeof TlsModule,
+  credentials: () => require('../../infra/credentials') as typeof CredentialsModule,
+  network: () => require('../../infra/network') as typeof NetworkModule,
+  apiFleet: () => require('../../infra/api-fleet') as typeof ApiFleetModule,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Records the resource options of every child, keyed by name. */
+function optionsRecorder() {
+  const options = new Map<string, PulumiModule.CustomResourceOptions>();
+  const transformation: PulumiModule.ResourceTransformation = (args) => {
+    options.set(args.name, args.opts);
+    return undefined;
+  };
+  return { options, opts: { transformations: [transformation] } };
+}
+
+const names = (resources: Recorded[]) => resources.map((r) => `${r.type} ${r.name}`).sort();
+
+describe('TlsMaterial', () => {
+  test('creates a P-256 CA and a P-256 server certificate signed by it for localhost, 127.0.0.1 and extra names', async () => {
+    const { resources, result } = await runMocked(async (pulumi) => {
+      const { TlsMaterial } = load.tls();
+      const material = new TlsMaterial('t-tls', {
+        dnsNames: ['api.example.com', 'localhost'],
+        ipAddresses: ['10.1.2.3'],
+      });
+      return {
+        caCertPem: await valueOf(material.caCertPem),
+        certPem: await valueOf(material.certPem),
+        keyPem: await valueOf(material.keyPem),
+        keySecret: await pulumi.isSecret(material.keyPem),
+        caSecret: await pulumi.isSecret(material.caCertPem),
+      };
+    });
+
+    expect(names(resources.filter((r) => r.type.startsWith('tls:')))).toEqual(
+      [
+        `${TYPES.certRequest} t-tls-server-csr`,
+        `${TYPES.locallySignedCert} t-tls-server-cert`,
+        `${TYPES.privateKey} t-tls-ca-key`,
+        `${TYPES.privateKey} t-tls-server-key`,
+        `${TYPES.selfSignedCert} t-tls-ca-cert`,
+      ].sort(),
+    );
+    for (const key of ['t-tls-ca-key', 't-tls-server-key']) {
+      expect(find(resources, TYPES.privateKey, key).inputs).toEqual({
+        algorithm: 'ECDSA',
+        ecdsaCurve: 'P256',
+      });
+    }
+    const ca = unwrap(find(resources, TYPES.selfSignedCert, 't-tls-ca-cert').inputs) as Record<
+      string,
+      unknown
+    >;
+    expect(ca).toMatchObject({
+      isCaCertificate: true,
+      allowedUses: expect.arrayContaining(['cert_signing']),
+    });
+    expect(ca.privateKeyPem).toBe(mockOutputs(TYPES.privateKey, 't-tls-ca-key').privateKeyPem);
+
+    const csr = unwrap(find(resources, TYPES.certRequest, 't-tls-server-csr').inputs) as Record<
+      string,
+      unknown
+    >;
+    expect(csr.dnsNames).toEqual(['localhost', 'api.example.com']);
+    expect(csr.ipAddresses).toEqual(['127.0.0.1', '10.1.2.3']);
+    expect(csr.privateKeyPem).toBe(mockOutputs(TYPES.privateKey, 't-tls-server-key').privateKeyPem);
+
+    const signed = unwrap(find(resources, TYPES.locallySignedCert, 't-tls-server-cert').inputs) as Record<
+      string,
+      unknown
+    >;
+    expect(signed).toMatchObject({
+      caCertPem: mockOutputs(TYPES.selfSignedCert, 't-tls-ca-cert').certPem,
+      caPrivateKeyPem: mockOutputs(TYPES.privateKey, 't-tls-ca-key').privateKeyPem,
+      allowedUses: ['digital_signature', 'server_auth'],
+    });
+
+    expect(result.caCertPem).toBe(mockOutputs(TYPES.selfSignedCert, 't-tls-ca-cert').certPem);
+    expect(result.certPem).toBe(mockOutputs(TYPES.locallySignedCert, 't-tls-server-cert').certPem);
+    expect(result.keyPem).toBe(mockOutputs(TYPES.privateKey, 't-tls-server-key').privateKeyPem);
+    expect(result.keySecret).toBe(true);
+    expect(result.caSecret).toBe(false);
+  });
+});
+
+describe('Credentials', () => {
+  test('generates API and Grafana passwords and a salted htpasswd line, all secret', async () => {
+    const { resources, result } = await runMocked(async (pulumi) => {
+      const { Credentials } = load.credentials();
+      const credentials = new Credentials('t-cred', { apiUser: 'client' });
+      return {
+        apiUser: credentials.apiUser,
+        apiPassword: await valueOf(credentials.apiPassword),
+        grafanaPassword: await valueOf(credentials.grafanaPassword),
+        htpasswd: await valueOf(credentials.htpasswd),
+        secret: await Promise.all(
+          [credentials.apiPassword, credentials.grafanaPassword, credentials.htpasswd].map((o) =>
+            pulumi.isSecret(o),
+          ),
+        ),
+      };
+    });
+
+    expect(names(resources.filter((r) => r.type.startsWith('random:')))).toEqual([
+      `${TYPES.randomBytes} t-cred-htpasswd-salt`,
+      `${TYPES.randomPassword} t-cred-api-password`,
+      `${TYPES.randomPassword} t-cred-grafana-admin-password`,
+    ]);
+    const apiPassword = find(resources, TYPES.randomPassword, 't-cred-api-password').inputs;
+    expect(apiPassword.length).toBeGreaterThanOrEqual(32);
+    expect(apiPassword.special).toBe(false);
+
+    const password = mockOutputs(TYPES.randomPassword, 't-cred-api-password').result as string;
+    const salt = Buffer.from(
+      mockOutputs(TYPES.randomBytes, 't-cred-htpasswd-salt').base64 as string,
+      'base64',
+    );
+    expect(result.apiUser).toBe('client');
+    expect(result.apiPassword).toBe(password);
+    expect(result.grafanaPassword).toBe(
+      mockOutputs(TYPES.randomPassword, 't-cred-grafana-admin-password').result,
+    );
+    expect(result.htpasswd).toBe(`${htpasswdLine('client', password, salt)}\n`);
+    expect(result.secret).toEqual([true, true, true]);
+  });
+
+  test('uses a user-supplied password instead of generating one', async () => {
+    const { resources, result } = await runMocked(async (pulumi) => {
+      const { Credentials } = load.credentials();
+      const credentials = new Credentials('t-cred', {
+        apiUser: 'api',
+        apiPassword: pulumi.secret('user-supplied-password-0001'),
+      });
+      return {
+        apiPassword: await valueOf(credentials.apiPassword),
+        htpasswd: await valueOf(credentials.htpasswd),
+      };
+    });
+    expect(resources.map((r) => r.name)).not.toContain('t-cred-api-password');
+    expect(result.apiPassword).toBe('user-supplied-password-0001');
+    const salt = Buffer.from(
+      mockOutputs(TYPES.randomBytes, 't-cred-htpasswd-salt').base64 as string,
+      'base64',
+    );
+    expect(result.htpasswd).toBe(`${htpasswdLine('api', 'user-supplied-password-0001', salt)}\n`);
+  });
+});
+
+describe('Network', () => {
+  test('creates an internal backend network and an edge network named after the component, replaced delete-first', async () => {
+    const { resources, result } = await runMocked(async () => {
+      const { Network } = load.network();
+      const recorder = optionsRecorder();
+      const network = new Network('t-net', {}, recorder.opts);
+      return {
+        backend: await valueOf(network.backendName),
+        edge: await valueOf(network.edgeName),
+        deleteFirst: [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n),
+      };
+    });
+    const networks = resources.filter((r) => r.type === TYPES.network);
+    const summary = networks.map((r) => [r.name, r.inputs.name, r.inputs.internal ?? false]);
+    expect(summary.sort()).toEqual([
+      ['t-net-backend', 't-net-backend', true],
+      ['t-net-edge', 't-net-edge', false],
+    ]);
+    expect(result).toEqual({
+      backend: 't-net-backend',
+      edge: 't-net-edge',
+      deleteFirst: ['t-net-backend', 't-net-edge'],
+    });
+  });
+});
+
+describe('ApiFleet', () => {
+  test('runs N hardened replicas on the backend network with their aliases and no published port', async () => {
+    const { resources, result } = await runMocked(async () => {
+      const { ApiFleet, ApiImage } = load.apiFleet();
+      const recorder = optionsRecorder();
+      const image = new ApiImage('t-api-image');
+      const fleet = new ApiFleet(
+        't-api-v1',
+        { variant: 'v1', replicas: 4, image: image.imageId, network: 'backend-net', memoryMb: 300 },
+        recorder.opts,
+      );
+      return {
+        hosts: fleet.hosts,
+        addresses: fleet.addresses,
+        containerNames: await Promise.all(fleet.containerNames.map(valueOf)),
+        deleteFirst: [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n),
+      };
+    });
+
+    const image = find(resources, TYPES.image, 't-api-image').inputs;
+    expect(image).toMatchObject({
+      skipPush: true,
+      build: { context: '.', dockerfile: 'services/api/Dockerfile' },
+    });
+    expect(image.imageName).not.toMatch(/:latest$/);
+
+    const containers = resources.filter((r) => r.type === TYPES.container);
+    expect(containers.map((c) => c.name)).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
+    expect(result.hosts).toEqual(['api-v1-1', 'api-v1-2', 'api-v1-3', 'api-v1-4']);
+    expect(result.addresses).toEqual(['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000', 'api-v1-4:8000']);
+    expect(result.containerNames).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
+    expect(result.deleteFirst).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
+
+    const imageId = mockOutputs(TYPES.image, 't-api-image').repoDigest;
+    containers.forEach((container, i) => {
+      const inputs = container.inputs;
+      expect(inputs.name).toBe(`t-api-v1-${i + 1}`);
+      expect(inputs.image).toBe(imageId);
+      expect(inputs.ports ?? []).toEqual([]);
+      expect(inputs.publishAllPorts ?? false).toBe(false);
+      expect(inputs.networksAdvanced).toEqual([
+        { name: 'backend-net', aliases: [`api-v1-${i + 1}`, 'api-v1'] },
+      ]);
+      expect(inputs.envs).toEqual(
+        expect.arrayContaining(['PORT=8000', 'API_VARIANT=v1', `REPLICA_ID=api-v1-${i + 1}`]),
+      );
+      expect(inputs).toMatchObject({
+        readOnly: true,
+        memory: 300,
+        restart: 'unless-stopped',
+        capabilities: { drops: ['ALL'] },
+        securityOpts: ['no-new-privileges:true'],
+        tmpfs: { '/tmp': expect.stringContaining('rw') },
+      });
+      const healthcheck = inputs.healthcheck as { tests: string[] };
+      expect(healthcheck.tests[0]).toBe('CMD');
+      expect(healthcheck.tests.join(' ')).toContain('http://127.0.0.1:8000/ready');
+      expect(plainStrings(inputs).join('\n')).not.toContain('Mock');
+    });
+  });
+
+  test('rejects a fleet of 0 replicas', async () => {
+    const { result } = await runMocked(() => {
+      const { ApiFleet } = load.apiFleet();
+      try {
+        new ApiFleet('t-api-v1', { variant: 'v1', replicas: 0, image: 'img', network: 'n' });
+        return 'created';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(result).toBe('replicas must be a positive integer (got 0)');
+  });
+});
