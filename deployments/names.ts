@@ -56,6 +56,14 @@ export const GATEWAY_PATHS = {
   stubStatus: '/nginx_status',
 } as const;
 
+/** Files inside the gateway container (official nginx image layout): the Pulumi program uploads here. */
+export const GATEWAY_FILES = {
+  conf: '/etc/nginx/nginx.conf',
+  certificate: '/etc/nginx/tls/server.crt',
+  certificateKey: '/etc/nginx/tls/server.key',
+  htpasswd: '/etc/nginx/auth/htpasswd',
+} as const;
+
 /** A/B routing: this header with this value selects the v2 ("debug") upstream. */
 export const EXPERIMENT_HEADER = 'X-Experiment-Group';
 export const DEBUG_GROUP = 'debug';
