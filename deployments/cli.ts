@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderMonitoringFiles, resolveMonitoringSettings } from './monitoring/files';
 import { renderNginxConf, resolveNginxSettings } from './nginx';
 
 /** One rendered file, relative to the output directory. */
@@ -15,7 +16,10 @@ export interface RenderedFile {
 
 /** Every rendered file for the default settings (the Docker deployment). Secrets are never rendered here. */
 export function renderedFiles(): RenderedFile[] {
-  return [{ path: 'nginx/nginx.conf', content: renderNginxConf(resolveNginxSettings()) }];
+  return [
+    { path: 'nginx/nginx.conf', content: renderNginxConf(resolveNginxSettings()) },
+    ...renderMonitoringFiles(resolveMonitoringSettings()),
+  ];
 }
 
 async function main(): Promise<void> {
