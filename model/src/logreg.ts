@@ -1,0 +1,215 @@
+import type { CsrMatrix } from './features';
+
+/** Multinomial logistic regression weights: `weights` is `[features, classes]` row-major. */
+export interface LinearModel {
+  features: number;
+  classes: number;
+  weights: Float64Array;
+  intercepts: Float64Array;
+}
+
+/** Trainer settings. */
+export interface TrainOptions {
+  /** Inverse L2 strength, as scikit-learn's C: loss = C * sum_i w_i * CE_i + ||W||^2 / 2. */
+  c: number;
+  /** Per-row weight (class weighting); 1 for every row when omitted. */
+  sampleWeights?: Float64Array;
+  /** L-BFGS iteration cap. */
+  maxIterations?: number;
+  /** Stop when the largest gradient component falls below this (objective scaled per row). */
+  tolerance?: number;
+  /** Called after each iteration (progress reporting). */
+  onIteration?: (iteration: number, loss: number) => void;
+}
+
+/** Row-wise softmax in place over `k` columns. */
+export function softmaxInPlace(z: Float64Array, k: number): void {
+  for (let off = 0; off < z.length; off += k) {
+    let max = -Infinity;
+    for (let c = 0; c < k; c += 1) max = Math.max(max, z[off + c] ?? 0);
+    let sum = 0;
+    for (let c = 0; c < k; c += 1) {
+      const e = Math.exp((z[off + c] ?? 0) - max);
+      z[off + c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < k; c += 1) z[off + c] = (z[off + c] ?? 0) / sum;
+  }
+}
+
+/** Logits `X W + b` for every row, `[rows, classes]`. */
+export function decisionFunction(x: CsrMatrix, model: LinearModel): Float64Array {
+  const k = model.classes;
+  const out = new Float64Array(x.rows * k);
+  const { indptr, indices, values } = x;
+  const w = model.weights;
+  for (let i = 0; i < x.rows; i += 1) {
+    const off = i * k;
+    for (let c = 0; c < k; c += 1) out[off + c] = model.intercepts[c] ?? 0;
+    for (let p = indptr[i] ?? 0, end = indptr[i + 1] ?? 0; p < end; p += 1) {
+      const base = (indices[p] ?? 0) * k;
+      const v = values[p] ?? 0;
+      for (let c = 0; c < k; c += 1) out[off + c] = (out[off + c] ?? 0) + v * (w[base + c] ?? 0);
+    }
+  }
+  return out;
+}
+
+/**
+ * Objective and gradient over theta = [W (features*classes), b (classes)], scaled by 1/n so the
+ * tolerance means the same for any data size: (1/n) sum_i w_i CE_i + ||W||^2 / (2 C n).
+ */
+function objective(
+  theta: Float64Array,
+  grad: Float64Array,
+  x: CsrMatrix,
+  y: Int32Array,
+  k: number,
+  sw: Float64Array,
+  c: number,
+): number {
+  const nW = x.cols * k;
+  const n = x.rows;
+  const { indptr, indices, values } = x;
+  grad.fill(0);
+  const z = new Float64Array(k);
+  let loss = 0;
+  // Hot loop: non-null assertions instead of `?? 0` (indices are in range by construction).
+  for (let i = 0; i < n; i += 1) {
+    for (let cl = 0; cl < k; cl += 1) z[cl] = theta[nW + cl]!;
+    const start = indptr[i]!;
+    const end = indptr[i + 1]!;
+    for (let p = start; p < end; p += 1) {
+      const base = indices[p]! * k;
+      const v = values[p]!;
+      for (let cl = 0; cl < k; cl += 1) z[cl]! += v * theta[base + cl]!;
+    }
+    let max = -Infinity;
+    for (let cl = 0; cl < k; cl += 1) if (z[cl]! > max) max = z[cl]!;
+    let sum = 0;
+    for (let cl = 0; cl < k; cl += 1) sum += Math.exp(z[cl]! - max);
+    const logSum = max + Math.log(sum);
+    const yi = y[i]!;
+    const wi = sw[i]! / n;
+    loss += wi * (logSum - z[yi]!);
+    for (let cl = 0; cl < k; cl += 1) z[cl] = wi * (Math.exp(z[cl]! - logSum) - (cl === yi ? 1 : 0));
+    for (let cl = 0; cl < k; cl += 1) grad[nW + cl]! += z[cl]!;
+    for (let p = start; p < end; p += 1) {
+      const base = indices[p]! * k;
+      const v = values[p]!;
+      for (let cl = 0; cl < k; cl += 1) grad[base + cl]! += v * z[cl]!;
+    }
+  }
+  const reg = 1 / (c * n);
+  let sq = 0;
+  for (let j = 0; j < nW; j += 1) {
+    const t = theta[j]!;
+    sq += t * t;
+    grad[j]! += reg * t;
+  }
+  return loss + 0.5 * reg * sq;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i += 1) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** y += a * x */
+function axpy(a: number, x: Float64Array, y: Float64Array): void {
+  for (let i = 0; i < y.length; i += 1) y[i]! += a * x[i]!;
+}
+
+/**
+ * Fits multinomial logistic regression with L2 regularisation by L-BFGS (memory 10, backtracking
+ * Armijo line search). Deterministic: no randomness, fixed iteration order.
+ */
+export function trainLogisticRegression(
+  x: CsrMatrix,
+  y: Int32Array,
+  classes: number,
+  options: TrainOptions,
+): LinearModel {
+  const k = classes;
+  const dim = x.cols * k + k;
+  const sw = options.sampleWeights ?? new Float64Array(x.rows).fill(1);
+  const maxIter = options.maxIterations ?? 500;
+  const tol = options.tolerance ?? 1e-5;
+  const memory = 10;
+  const theta = new Float64Array(dim);
+  let grad = new Float64Array(dim);
+  let f = objective(theta, grad, x, y, k, sw, options.c);
+  const sHist: Float64Array[] = [];
+  const yHist: Float64Array[] = [];
+  const rhoHist: number[] = [];
+  const alpha = new Float64Array(memory);
+  const dir = new Float64Array(dim);
+  const trial = new Float64Array(dim);
+  let trialGrad = new Float64Array(dim);
+
+  for (let iter = 1; iter <= maxIter; iter += 1) {
+    let gMax = 0;
+    for (let j = 0; j < dim; j += 1) gMax = Math.max(gMax, Math.abs(grad[j]!));
+    if (gMax < tol) break;
+
+    // Two-loop recursion: dir = -H grad.
+    for (let j = 0; j < dim; j += 1) dir[j] = -grad[j]!;
+    for (let h = sHist.length - 1; h >= 0; h -= 1) {
+      alpha[h] = rhoHist[h]! * dot(sHist[h]!, dir);
+      axpy(-alpha[h]!, yHist[h]!, dir);
+    }
+    const last = sHist.length - 1;
+    if (last >= 0) {
+      const gamma = dot(sHist[last]!, yHist[last]!) / dot(yHist[last]!, yHist[last]!);
+      for (let j = 0; j < dim; j += 1) dir[j]! *= gamma;
+    }
+    for (let h = 0; h < sHist.length; h += 1) {
+      axpy(alpha[h]! - rhoHist[h]! * dot(yHist[h]!, dir), sHist[h]!, dir);
+    }
+    let slope = dot(grad, dir);
+    if (!(slope < 0)) {
+      // Not a descent direction (numerical trouble): forget the history, use steepest descent.
+      sHist.length = 0;
+      yHist.length = 0;
+      rhoHist.length = 0;
+      for (let j = 0; j < dim; j += 1) dir[j] = -grad[j]!;
+      slope = dot(grad, dir);
+    }
+    let step = sHist.length === 0 ? 1 / Math.sqrt(-slope) : 1;
+    let fNew = f;
+    let accepted = false;
+    for (let ls = 0; ls < 40 && !accepted; ls += 1) {
+      for (let j = 0; j < dim; j += 1) trial[j] = theta[j]! + step * dir[j]!;
+      fNew = objective(trial, trialGrad, x, y, k, sw, options.c);
+      accepted = fNew <= f + 1e-4 * step * slope;
+      if (!accepted) step *= 0.5;
+    }
+    if (!accepted) break;
+    const s = new Float64Array(dim);
+    const yv = new Float64Array(dim);
+    for (let j = 0; j < dim; j += 1) {
+      s[j] = trial[j]! - theta[j]!;
+      yv[j] = trialGrad[j]! - grad[j]!;
+    }
+    const sy = dot(s, yv);
+    if (sy > 1e-12) {
+      if (sHist.length === memory) {
+        sHist.shift();
+        yHist.shift();
+        rhoHist.shift();
+      }
+      sHist.push(s);
+      yHist.push(yv);
+      rhoHist.push(1 / sy);
+    }
+    theta.set(trial);
+    [grad, trialGrad] = [trialGrad, grad];
+    const fPrev = f;
+    f = fNew;
+    options.onIteration?.(iter, f);
+    if (fPrev - f <= 1e-9 * Math.max(1, Math.abs(f))) break;
+  }
+  const nW = x.cols * k;
+  return { features: x.cols, classes: k, weights: theta.slice(0, nW), intercepts: theta.slice(nW) };
+}
