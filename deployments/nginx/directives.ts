@@ -54,7 +54,7 @@ const NAME = /^[a-z_][a-z0-9_]*$/;
 const BARE_ARG = /^[^\s;{}"'#\\]+$/;
 // A double-quoted argument whose inner quotes and backslashes are escaped, with no control characters.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const QUOTED_ARG = /^"(?:[^"\\\u0000-\u001f\u007f]|\\["\\])*"$/;
+const QUOTED_ARG = /^"(?:[^"\\\u0000-\u001f\u007f]|\\["\\n])*"$/;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -123,6 +123,11 @@ export function template(text: string): NginxArg {
     throw new Error(`template must not contain control characters (got ${JSON.stringify(text)})`);
   }
   return escapeQuoted(text);
+}
+
+/** `template` ending in a `\n` escape: a log line for consumers that split on newlines (mtail over syslog). */
+export function templateLine(text: string): NginxArg {
+  return `${template(text).slice(0, -1)}\\n"`;
 }
 
 /** Returns `value` unchanged if it follows `rule`, else throws naming `field` and the rule. */

@@ -2,6 +2,7 @@
  * Section builders, named after the nginx concepts they emit. Each takes resolved settings (or the
  * part it needs) and returns nodes for `toNginx()`; none formats text itself.
  */
+import { METRICS_LOG } from '../gateway-metrics/settings';
 import { API_ROUTES, DEBUG_GROUP, GATEWAY_PATHS, SERVICE } from '../names';
 import {
   type NginxNode,
@@ -13,6 +14,7 @@ import {
   entry,
   quote,
   template,
+  templateLine,
 } from './directives';
 import { RULES, type NginxSettings } from './settings';
 
@@ -489,4 +491,16 @@ export function statusServer(s: NginxSettings): NginxNode {
       ...errorLocations(STATUS_ERRORS),
     ],
   );
+}
+
+/** One short line per request to mtail over syslog: the gateway's per-status metrics (off when null). */
+export function metricsAccessLog(s: NginxSettings): NginxNode[] {
+  if (s.metricsLog === null) {
+    return [];
+  }
+  const target = `syslog:server=${s.metricsLog.syslogServer},tag=${s.metricsLog.tag},nohostname`;
+  return [
+    directive('log_format', METRICS_LOG.formatName, templateLine(METRICS_LOG.format)),
+    directive('access_log', assertToken(target, 'metricsLog', RULES.syslogTarget), METRICS_LOG.formatName),
+  ];
 }

@@ -61,6 +61,11 @@ export interface NginxSettings {
   readonly errorLog: string;
   /** JSON access log path (`/dev/stdout` in Docker); null turns it off. */
   readonly accessLog: string | null;
+  /**
+   * Also send one line per request over syslog (UDP) to mtail, which exports per-status gateway
+   * metrics (see deployments/gateway-metrics). `syslogServer` is `host:port`. Default null (off).
+   */
+  readonly metricsLog: { readonly syslogServer: string; readonly tag: string } | null;
   /** Directory holding nginx's client-body/proxy temp directories (must be writable by the workers). */
   readonly tempDir: string;
   /** Idle keep-alive connections kept per worker to each upstream group. Default 32. */
@@ -118,6 +123,7 @@ export const DEFAULT_NGINX_SETTINGS: NginxSettings = Object.freeze({
   pidPath: '/var/run/nginx.pid',
   errorLog: 'stderr',
   accessLog: '/dev/stdout',
+  metricsLog: null,
   tempDir: '/var/cache/nginx',
   upstreamKeepalive: 32,
   upstreamKeepaliveTimeoutSeconds: 4,
@@ -157,6 +163,14 @@ export const RULES = {
   },
   size: { pattern: /^[1-9]\d{0,8}[km]?$/, description: 'a size such as 64k or 10m' },
   user: { pattern: /^[a-z_][a-z0-9_-]{0,31}$/, description: 'a system user name' },
+  syslogTag: {
+    pattern: /^[A-Za-z0-9_]{1,32}$/,
+    description: 'a syslog tag (letters, digits or _, at most 32)',
+  },
+  syslogTarget: {
+    pattern: /^syslog:server=[^\s,]+,tag=[A-Za-z0-9_]{1,32},nohostname$/,
+    description: 'syslog:server=<host:port>,tag=<tag>,nohostname',
+  },
 } as const satisfies Record<string, TokenRule>;
 
 type Check = (value: unknown, field: string) => string | undefined;
@@ -234,6 +248,17 @@ function canaryPercent(value: unknown, field: string): string | undefined {
     : `${field} must be a number from 0 to 100 with at most two decimals (got ${show(value)})`;
 }
 
+function metricsLog(value: unknown, field: string): string | undefined {
+  const v = value as { syslogServer?: unknown; tag?: unknown };
+  if (typeof value !== 'object' || value === null) {
+    return `${field} must be null or { syslogServer, tag } (got ${show(value)})`;
+  }
+  return (
+    matches(RULES.upstream)(v.syslogServer, `${field}.syslogServer`) ??
+    matches(RULES.syslogTag)(v.tag, `${field}.tag`)
+  );
+}
+
 const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {
   v1Upstreams: list(matches(RULES.upstream), { unique: true }),
   v2Upstreams: list(matches(RULES.upstream), { unique: true }),
@@ -261,6 +286,7 @@ const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {
   pidPath: absolutePath,
   errorLog: either(oneOf('stderr'), absolutePath, '"stderr" or an absolute path without "$"'),
   accessLog: orNull(absolutePath),
+  metricsLog: orNull(metricsLog),
   tempDir: absolutePath,
   upstreamKeepalive: integer(1, 10_000),
   upstreamKeepaliveTimeoutSeconds: integer(1, 3600),
@@ -341,6 +367,10 @@ export function resolveNginxSettings(input: NginxSettingsInput = {}): NginxSetti
     pidPath: input.pidPath ?? d.pidPath,
     errorLog: input.errorLog ?? d.errorLog,
     accessLog: input.accessLog === undefined ? d.accessLog : input.accessLog,
+    metricsLog:
+      input.metricsLog === undefined
+        ? d.metricsLog
+        : input.metricsLog && Object.freeze({ ...input.metricsLog }),
     tempDir: input.tempDir ?? d.tempDir,
     upstreamKeepalive: input.upstreamKeepalive ?? d.upstreamKeepalive,
     upstreamKeepaliveTimeoutSeconds:
