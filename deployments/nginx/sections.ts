@@ -39,7 +39,7 @@ const SAFE_REQUEST_ID = '~^[A-Za-z0-9._:-]{1,128}$';
 
 const seconds = (n: number): string => `${n}s`;
 
-/** Errors nginx itself produces, each answered with a JSON body in the API's error shape. */
+/** Errors nginx itself produces, answered with the API's JSON error shape (`field` null, plus `requestId`). */
 export const GATEWAY_ERRORS: Readonly<Record<number, { code: string; message: string }>> = {
   400: { code: 'bad_request', message: 'The request could not be parsed' },
   401: { code: 'unauthorized', message: 'Valid credentials are required (HTTP basic auth)' },
@@ -353,7 +353,7 @@ export function errorLocations(statuses: readonly number[]): NginxNode[] {
           'return',
           String(status),
           template(
-            `{"error":{"code":"${code}","message":"${message}","requestId":"${NGINX_NAMES.requestIdVar}"}}`,
+            `{"error":{"code":"${code}","message":"${message}","field":null,"requestId":"${NGINX_NAMES.requestIdVar}"}}`,
           ),
         ),
       ],
