@@ -214,7 +214,11 @@ export function rateLimitZone(s: NginxSettings): NginxNode[] {
 
 /** `limit_req` for one location. nodelay: the burst is served at once instead of queued. */
 export function rateLimit(s: NginxSettings): NginxNode {
-  return directive('limit_req', `zone=${NGINX_NAMES.rateLimitZone}`, `burst=${s.rateLimitBurst}`, 'nodelay');
+  const zone = `zone=${NGINX_NAMES.rateLimitZone}`;
+  // nginx refuses `burst=0`; no burst parameter means the same thing.
+  return s.rateLimitBurst === 0
+    ? directive('limit_req', zone)
+    : directive('limit_req', zone, `burst=${s.rateLimitBurst}`, 'nodelay');
 }
 
 /** An upstream group with passive health checks, a shared state zone and keep-alive connections. */

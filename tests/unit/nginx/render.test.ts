@@ -196,6 +196,14 @@ describe('section builders', () => {
     }
   });
 
+  test('rateLimit: no burst parameter at burst 0 (nginx refuses burst=0)', () => {
+    const predict = (s: NginxSettings) => directives(location(httpsServer(s) as Block, '=', '/predict'))[0];
+    expect(predict(resolveNginxSettings({ ...LOCAL, rateLimitBurst: 0 }))).toBe('limit_req zone=predict');
+    expect(predict(resolveNginxSettings({ ...LOCAL, rateLimitBurst: 7 }))).toBe(
+      'limit_req zone=predict burst=7 nodelay',
+    );
+  });
+
   test('httpRedirectServer: redirects to the public HTTPS port, omitting :443', () => {
     const redirect = (s: NginxSettings) => directives(location(httpRedirectServer(s) as Block, '/'))[0];
     expect(redirect(LOCAL)).toBe('return 308 https://$host:18443$request_uri');
