@@ -1,6 +1,8 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { API_ROUTES, PORTS, type ApiVariant } from '../deployments/names';
+import { API_ROUTES, PORTS, SERVICE, type ApiVariant } from '../deployments/names';
+import { replicaName, type ApiTarget } from '../deployments/prometheus/settings';
+import { hardening, logging } from './docker-common';
 
 /** Arguments of {@link ApiImage}. */
 export interface ApiImageArgs {
@@ -51,19 +53,20 @@ export interface ApiFleetArgs {
 }
 
 /**
- * DNS aliases of a fleet's replicas on the backend network: `api-v1-1`, `api-v1-2`, ...
- * The same names go to the nginx upstreams, the Prometheus targets and each replica's `REPLICA_ID`.
+ * DNS aliases of a fleet's replicas on the backend network: `api-v1-1..N`, and `api-v2` for a single
+ * v2 replica. The same names go to the nginx upstreams, the Prometheus `replica` label (one rule,
+ * `replicaName`, shared with the Prometheus renderer) and each replica's `REPLICA_ID`.
  */
 export function replicaHosts(variant: ApiVariant, replicas: number): string[] {
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new Error(`replicas must be a positive integer (got ${replicas})`);
   }
-  return Array.from({ length: replicas }, (_, i) => `${serviceName(variant)}-${i + 1}`);
+  return Array.from({ length: replicas }, (_, i) => replicaName(variant, i, replicas));
 }
 
 /** The fleet-wide alias (`api-v1`, `api-v2`): DNS round-robin over the fleet's replicas. */
 export function serviceName(variant: ApiVariant): string {
-  return `api-${variant}`;
+  return variant === 'v1' ? SERVICE.apiV1 : SERVICE.apiV2;
 }
 
 /** Healthy means ready: model loaded and warmed up. The slim Node image has no curl. */
@@ -81,60 +84,67 @@ const READY_CHECK = [
 export class ApiFleet extends pulumi.ComponentResource {
   /** Backend DNS alias of each replica, in order (`api-v1-1`, ...). */
   readonly hosts: string[];
-  /** `host:port` of each replica, for upstreams and scrape targets. */
+  /** `host:port` of each replica, for the nginx upstreams. */
   readonly addresses: string[];
-  /** Docker container names (`<component name>-1`, ...), unique per stack. */
+  /** Each replica as Prometheus scrapes it, labelled with its replica name and version. */
+  readonly targets: ApiTarget[];
+  /** Docker container names: the component name plus the replica suffix (`-1`, ...), unique per stack. */
   readonly containerNames: pulumi.Output<string>[];
 
   constructor(name: string, args: ApiFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:api:ApiFleet', name, {}, opts);
     this.hosts = replicaHosts(args.variant, args.replicas);
     this.addresses = this.hosts.map((host) => `${host}:${PORTS.api}`);
+    this.targets = this.hosts.map((host, i) => ({
+      address: this.addresses[i]!,
+      replica: host,
+      version: args.variant,
+    }));
 
-    const containers = this.hosts.map(
-      (host, i) =>
-        new docker.Container(
-          `${name}-${i + 1}`,
-          {
-            name: `${name}-${i + 1}`,
-            image: args.image,
-            envs: [
-              `PORT=${PORTS.api}`,
-              `API_VARIANT=${args.variant}`,
-              `REPLICA_ID=${host}`,
-              `LOG_LEVEL=${args.logLevel ?? 'info'}`,
-            ],
-            networksAdvanced: [{ name: args.network, aliases: [host, serviceName(args.variant)] }],
-            healthcheck: {
-              tests: READY_CHECK,
-              interval: '10s',
-              timeout: '3s',
-              retries: 3,
-              startPeriod: '20s',
-            },
-            // Containers start in order: the gateway resolves its upstreams only once replicas are up.
-            wait: true,
-            waitTimeout: 120,
-            restart: 'unless-stopped',
-            memory: args.memoryMb ?? 256,
-            readOnly: true,
-            // onnxruntime and Node may write temp files; nothing else is writable.
-            tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
-            capabilities: { drops: ['ALL'] },
-            securityOpts: ['no-new-privileges:true'],
-            // The API drains in-flight requests within 10 s of SIGTERM.
-            destroyGraceSeconds: 15,
-            logDriver: 'json-file',
-            logOpts: { 'max-size': '10m', 'max-file': '3' },
+    const service = serviceName(args.variant);
+    const containers = this.hosts.map((host) => {
+      const containerName = `${name}${host.slice(service.length)}`;
+      return new docker.Container(
+        containerName,
+        {
+          name: containerName,
+          image: args.image,
+          envs: [
+            `PORT=${PORTS.api}`,
+            `API_VARIANT=${args.variant}`,
+            `REPLICA_ID=${host}`,
+            `LOG_LEVEL=${args.logLevel ?? 'info'}`,
+          ],
+          networksAdvanced: [{ name: args.network, aliases: [...new Set([host, service])] }],
+          healthcheck: {
+            tests: READY_CHECK,
+            interval: '10s',
+            timeout: '3s',
+            retries: 3,
+            startPeriod: '20s',
           },
-          // Fixed container names: the old one must go before its replacement is created.
-          { parent: this, deleteBeforeReplace: true },
-        ),
-    );
+          // Containers start in order: the gateway resolves its upstreams only once replicas are up.
+          wait: true,
+          waitTimeout: 120,
+          restart: 'unless-stopped',
+          memory: args.memoryMb ?? 256,
+          readOnly: true,
+          // onnxruntime and Node may write temp files; nothing else is writable.
+          tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
+          ...hardening,
+          // The API drains in-flight requests within 10 s of SIGTERM.
+          destroyGraceSeconds: 15,
+          ...logging,
+        },
+        // Fixed container names: the old one must go before its replacement is created.
+        { parent: this, deleteBeforeReplace: true },
+      );
+    });
     this.containerNames = containers.map((c) => c.name);
     this.registerOutputs({
       hosts: this.hosts,
       addresses: this.addresses,
+      targets: this.targets,
       containerNames: this.containerNames,
     });
   }

@@ -23,6 +23,8 @@ export interface ImageVersions {
   prometheus: string;
   alertmanager: string;
   grafana: string;
+  /** mtail: the gateway's per-status metrics from nginx's syslog stream. */
+  gatewayMetrics: string;
 }
 
 /** The whole stack's settings, resolved and validated: what the components are built from. */
@@ -61,8 +63,8 @@ export type PartialStackSettings = Partial<Omit<StackSettings, 'hostPorts' | 'im
 
 /**
  * Default settings. Image versions are pinned; the tests run Debian's binaries, which are older
- * (nginx 1.22.1, prometheus/promtool 2.42, prometheus-nginx-exporter 0.11, alertmanager 0.25), so
- * rendered configs stick to directives and fields valid in both.
+ * (nginx 1.22.1, prometheus/promtool 2.42, prometheus-nginx-exporter 0.11, alertmanager 0.25,
+ * mtail 3.0.0~rc50), so rendered configs stick to directives and fields valid in both.
  */
 export const DEFAULTS: Readonly<Omit<StackSettings, 'namePrefix' | 'apiPassword'>> = Object.freeze({
   replicas: 3,
@@ -80,6 +82,7 @@ export const DEFAULTS: Readonly<Omit<StackSettings, 'namePrefix' | 'apiPassword'
     prometheus: 'prom/prometheus:v3.5.0',
     alertmanager: 'prom/alertmanager:v0.28.1',
     grafana: 'grafana/grafana:12.0.2',
+    gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
   }),
 });
 
@@ -111,6 +114,7 @@ export const CONFIG_KEYS = {
     prometheus: 'prometheusImage',
     alertmanager: 'alertmanagerImage',
     grafana: 'grafanaImage',
+    gatewayMetrics: 'gatewayMetricsImage',
   },
 } as const;
 

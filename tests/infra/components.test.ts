@@ -6,6 +6,8 @@
 import type * as PulumiModule from '@pulumi/pulumi';
 import type * as ApiFleetModule from '../../infra/api-fleet';
 import type * as CredentialsModule from '../../infra/credentials';
+import type * as GatewayModule from '../../infra/gateway';
+import type * as MonitoringModule from '../../infra/monitoring';
 import type * as NetworkModule from '../../infra/network';
 import type * as TlsModule from '../../infra/tls';
 import { htpasswdLine } from '../../deployments/nginx/htpasswd';
@@ -17,6 +19,8 @@ const load = {
   credentials: () => require('../../infra/credentials') as typeof CredentialsModule,
   network: () => require('../../infra/network') as typeof NetworkModule,
   apiFleet: () => require('../../infra/api-fleet') as typeof ApiFleetModule,
+  gateway: () => require('../../infra/gateway') as typeof GatewayModule,
+  monitoring: () => require('../../infra/monitoring') as typeof MonitoringModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -261,5 +265,70 @@ describe('ApiFleet', () => {
       }
     });
     expect(result).toBe('replicas must be a positive integer (got 0)');
+  });
+});
+
+describe('Gateway and Monitoring', () => {
+  test('replace every fixed-name container and volume delete-first, images pinned and kept locally', async () => {
+    const { resources, result } = await runMocked(async () => {
+      const recorder = optionsRecorder();
+      const { Gateway } = load.gateway();
+      const { Monitoring } = load.monitoring();
+      new Gateway(
+        't-gw',
+        {
+          nginxImage: 'nginx:1.28.0-alpine',
+          exporterImage: 'nginx/nginx-prometheus-exporter:1.4.2',
+          backendNetwork: 'b',
+          edgeNetwork: 'e',
+          v1Upstreams: ['api-v1-1:8000'],
+          v2Upstreams: ['api-v2:8000'],
+          bindAddress: '127.0.0.1',
+          httpsPort: 8443,
+          httpPort: 8080,
+          rateLimitPerSecond: 10,
+          rateLimitBurst: 20,
+          canaryPercent: 0,
+          certificatePem: 'cert',
+          certificateKeyPem: 'key',
+          htpasswd: 'api:{SSHA}x\n',
+        },
+        recorder.opts,
+      );
+      new Monitoring(
+        't-mon',
+        {
+          images: {
+            prometheus: 'prom/prometheus:v3.5.0',
+            alertmanager: 'prom/alertmanager:v0.28.1',
+            grafana: 'grafana/grafana:12.0.2',
+            gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
+          },
+          backendNetwork: 'b',
+          edgeNetwork: 'e',
+          apiTargets: [{ address: 'api-v1-1:8000', replica: 'api-v1-1', version: 'v1' }],
+          bindAddress: '127.0.0.1',
+          ports: { prometheus: 9090, grafana: 3000, alertmanager: 9093 },
+          grafanaPassword: 'grafana-password-0123456789',
+          stackLabel: 't',
+        },
+        recorder.opts,
+      );
+      return [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n);
+    });
+    const fixedNames = resources
+      .filter((r) => r.type === TYPES.container || r.type === TYPES.volume)
+      .map((r) => r.name)
+      .sort();
+    expect(fixedNames).toHaveLength(9);
+    expect(result.sort()).toEqual(fixedNames);
+    for (const image of resources.filter((r) => r.type === TYPES.remoteImage)) {
+      expect(image.inputs.keepLocally).toBe(true);
+    }
+    const nginx = find(resources, TYPES.container, 't-gw');
+    expect((nginx.inputs.healthcheck as { tests: string[] }).tests.join(' ')).toContain(
+      'http://127.0.0.1:8081/nginx_status',
+    );
+    expect(nginx.inputs.image).toBe(mockOutputs(TYPES.remoteImage, 't-gw-nginx-image').imageId);
   });
 });

@@ -1,5 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { DEFAULTS, loadSettings, resolveSettings, type StackSettings } from '../../infra/settings';
+import { parse } from 'yaml';
+import {
+  CONFIG_KEYS,
+  DEFAULTS,
+  loadSettings,
+  resolveSettings,
+  type StackSettings,
+} from '../../infra/settings';
 import { PROJECT } from './harness';
 
 /** loadSettings over a config map given without the project prefix (values as Pulumi stores them: strings). */
@@ -45,6 +54,20 @@ describe('loadSettings', () => {
     });
   });
 
+  test('Pulumi.dev.yaml spells out exactly the defaults, with keys loadSettings reads', () => {
+    const file = parse(readFileSync(join(__dirname, '../../Pulumi.dev.yaml'), 'utf8')) as {
+      config: Record<string, unknown>;
+    };
+    const config = Object.fromEntries(
+      Object.entries(file.config).map(([key, value]) => [key.replace(`${PROJECT}:`, ''), String(value)]),
+    );
+    const allKeys = [
+      ...Object.values(CONFIG_KEYS).flatMap((k) => (typeof k === 'string' ? [k] : Object.values(k))),
+    ];
+    expect(Object.keys(config).filter((key) => !allKeys.includes(key as never))).toEqual([]);
+    expect(load(config)).toEqual(load({}));
+  });
+
   test('reads every key from config', () => {
     const settings = load({
       namePrefix: 'demo',
@@ -66,6 +89,7 @@ describe('loadSettings', () => {
       prometheusImage: 'prom/prometheus:v3.5.0',
       alertmanagerImage: 'quay.io/prometheus/alertmanager:v0.28.1',
       grafanaImage: 'grafana/grafana:11.6.0',
+      gatewayMetricsImage: 'ghcr.io/google/mtail:3.0.7',
     });
     expect(settings).toMatchObject({
       namePrefix: 'demo',
@@ -84,6 +108,7 @@ describe('loadSettings', () => {
         prometheus: 'prom/prometheus:v3.5.0',
         alertmanager: 'quay.io/prometheus/alertmanager:v0.28.1',
         grafana: 'grafana/grafana:11.6.0',
+        gatewayMetrics: 'ghcr.io/google/mtail:3.0.7',
       },
     });
   });

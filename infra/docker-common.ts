@@ -1,0 +1,27 @@
+import * as docker from '@pulumi/docker';
+import type * as pulumi from '@pulumi/pulumi';
+
+/** No Linux capabilities and no privilege gain: for processes that run as a non-root user. */
+export const hardening = {
+  capabilities: { drops: ['ALL'] },
+  securityOpts: ['no-new-privileges:true'],
+};
+
+/** Bounded json-file logs (`docker logs` works; the disk doesn't fill). Explicit driver: the options are its own. */
+export const logging = {
+  logDriver: 'json-file',
+  logOpts: { 'max-size': '10m', 'max-file': '3' },
+};
+
+/**
+ * A pinned upstream image, pulled once. `keepLocally`: another stack on the same host may run the
+ * same image, so `pulumi destroy` must not delete it from under that stack's containers.
+ */
+export function pinnedImage(name: string, ref: string, parent: pulumi.Resource): docker.RemoteImage {
+  return new docker.RemoteImage(name, { name: ref, keepLocally: true }, { parent });
+}
+
+/** Host name clients use for a bind address: the certificate covers `localhost` and the bind address. */
+export function publicHost(bindAddress: string): string {
+  return bindAddress === '127.0.0.1' || bindAddress === '0.0.0.0' ? 'localhost' : bindAddress;
+}

@@ -1,0 +1,183 @@
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
+import { renderNginxConf, resolveNginxSettings, type NginxSettings } from '../deployments/nginx';
+import { hardening, logging, pinnedImage, publicHost } from './docker-common';
+
+/** Arguments of {@link Gateway}. */
+export interface GatewayArgs {
+  /** Pinned nginx image (an official `nginx:<version>-alpine`: the healthcheck uses busybox wget). */
+  nginxImage: string;
+  /** Pinned nginx-prometheus-exporter image. */
+  exporterImage: string;
+  /** Internal backend network: the API replicas, the exporter. */
+  backendNetwork: pulumi.Input<string>;
+  /** Edge network: where the published ports live. */
+  edgeNetwork: pulumi.Input<string>;
+  /** v1 replicas as `host:port` on the backend network. */
+  v1Upstreams: readonly string[];
+  /** v2 replicas as `host:port` on the backend network. */
+  v2Upstreams: readonly string[];
+  /** Host address the HTTPS and HTTP ports bind to. */
+  bindAddress: string;
+  /** Host port of HTTPS (also the redirect target). */
+  httpsPort: number;
+  /** Host port of HTTP (redirects only). */
+  httpPort: number;
+  /** Per-client-IP rate on `/predict`, requests per second. */
+  rateLimitPerSecond: number;
+  /** Requests above the rate served before 429s start. */
+  rateLimitBurst: number;
+  /** Share (0-100) of non-debug traffic sent to v2. */
+  canaryPercent: number;
+  /** Server certificate (PEM). */
+  certificatePem: pulumi.Input<string>;
+  /** Server private key (PEM, secret). */
+  certificateKeyPem: pulumi.Input<string>;
+  /** htpasswd file content (secret). */
+  htpasswd: pulumi.Input<string>;
+}
+
+/** The nginx settings the gateway renders: the container layout plus the stack's upstreams and limits. */
+export function gatewayNginxSettings(
+  args: Pick<
+    GatewayArgs,
+    'v1Upstreams' | 'v2Upstreams' | 'httpsPort' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'canaryPercent'
+  >,
+): NginxSettings {
+  return resolveNginxSettings({
+    v1Upstreams: args.v1Upstreams,
+    v2Upstreams: args.v2Upstreams,
+    httpsListen: String(PORTS.gatewayHttps),
+    httpListen: String(PORTS.gatewayHttp),
+    statusListen: String(PORTS.gatewayStatus),
+    // Behind the port mapping clients reach HTTPS on the host port, not the container's.
+    publicHttpsPort: args.httpsPort,
+    certificatePath: GATEWAY_FILES.certificate,
+    certificateKeyPath: GATEWAY_FILES.certificateKey,
+    htpasswdPath: GATEWAY_FILES.htpasswd,
+    rateLimitPerSecond: args.rateLimitPerSecond,
+    rateLimitBurst: args.rateLimitBurst,
+    canaryPercent: args.canaryPercent,
+  });
+}
+
+/** uid/gid of the `nginx` user in the official images (Debian and Alpine alike). */
+const NGINX_UID = '101';
+
+/**
+ * The nginx gateway and its exporter.
+ *
+ * nginx receives its rendered config, certificate, key and htpasswd as uploads (the key and
+ * htpasswd stay secret in state) and publishes only HTTPS and HTTP on the bind address. The
+ * exporter reads `stub_status` on the internal listener over the backend network.
+ */
+export class Gateway extends pulumi.ComponentResource {
+  /** Public HTTPS URL. */
+  readonly url: string;
+  /** Public HTTP URL (redirects to {@link url}). */
+  readonly httpUrl: string;
+  /** The rendered nginx.conf (no secrets in it). */
+  readonly nginxConf: string;
+  /** The exporter as Prometheus scrapes it (`host:port` on the backend network). */
+  readonly exporterAddress: string;
+  /** Docker name of the nginx container. */
+  readonly containerName: pulumi.Output<string>;
+
+  constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('sentiment-gateway:gateway:Gateway', name, {}, opts);
+    const host = publicHost(args.bindAddress);
+    this.url = `https://${host}:${args.httpsPort}`;
+    this.httpUrl = `http://${host}:${args.httpPort}`;
+    this.nginxConf = renderNginxConf(gatewayNginxSettings(args));
+    this.exporterAddress = `${SERVICE.nginxExporter}:${PORTS.nginxExporter}`;
+
+    const nginxImage = pinnedImage(`${name}-nginx-image`, args.nginxImage, this);
+    const nginx = new docker.Container(
+      name,
+      {
+        name,
+        image: nginxImage.imageId,
+        envs: ['NGINX_ENTRYPOINT_QUIET_LOGS=1'],
+        uploads: [
+          { file: GATEWAY_FILES.conf, content: this.nginxConf, permissions: '0444' },
+          { file: GATEWAY_FILES.certificate, content: args.certificatePem, permissions: '0444' },
+          // Read by the root master only.
+          {
+            file: GATEWAY_FILES.certificateKey,
+            content: pulumi.secret(args.certificateKeyPem),
+            permissions: '0400',
+          },
+          // Read by the workers on every request.
+          {
+            file: GATEWAY_FILES.htpasswd,
+            content: pulumi.secret(args.htpasswd),
+            owner: '0',
+            group: NGINX_UID,
+            permissions: '0440',
+          },
+        ],
+        ports: [
+          { internal: PORTS.gatewayHttps, external: args.httpsPort, ip: args.bindAddress },
+          { internal: PORTS.gatewayHttp, external: args.httpPort, ip: args.bindAddress },
+        ],
+        // Edge first: Docker takes the default route (and port publishing) from a non-internal network.
+        networksAdvanced: [
+          { name: args.edgeNetwork, aliases: [SERVICE.gateway] },
+          { name: args.backendNetwork, aliases: [SERVICE.gateway] },
+        ],
+        healthcheck: {
+          tests: [
+            'CMD',
+            'wget',
+            '-q',
+            '-O',
+            '/dev/null',
+            `http://127.0.0.1:${PORTS.gatewayStatus}${GATEWAY_PATHS.stubStatus}`,
+          ],
+          interval: '10s',
+          timeout: '3s',
+          retries: 3,
+          startPeriod: '5s',
+        },
+        wait: true,
+        restart: 'unless-stopped',
+        memory: 128,
+        // The master needs CHOWN (temp dirs) and SETUID/SETGID (workers run as nginx); nothing else.
+        capabilities: { drops: ['ALL'], adds: ['CHOWN', 'SETGID', 'SETUID'] },
+        securityOpts: hardening.securityOpts,
+        ...logging,
+      },
+      // Fixed name and host ports: the old container must go before its replacement starts.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    const exporterImage = pinnedImage(`${name}-exporter-image`, args.exporterImage, this);
+    new docker.Container(
+      `${name}-exporter`,
+      {
+        name: `${name}-exporter`,
+        image: exporterImage.imageId,
+        command: [
+          `--nginx.scrape-uri=http://${SERVICE.gateway}:${PORTS.gatewayStatus}${GATEWAY_PATHS.stubStatus}`,
+          `--web.listen-address=:${PORTS.nginxExporter}`,
+        ],
+        networksAdvanced: [{ name: args.backendNetwork, aliases: [SERVICE.nginxExporter] }],
+        restart: 'unless-stopped',
+        memory: 32,
+        readOnly: true,
+        ...hardening,
+        ...logging,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [nginx] },
+    );
+
+    this.containerName = nginx.name;
+    this.registerOutputs({
+      url: this.url,
+      httpUrl: this.httpUrl,
+      exporterAddress: this.exporterAddress,
+      containerName: this.containerName,
+    });
+  }
+}

@@ -1,0 +1,256 @@
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { mtailArgs } from '../deployments/gateway-metrics/program';
+import {
+  MONITORING_FILES,
+  renderMonitoringFiles,
+  resolveMonitoringSettings,
+  type MonitoringSettings,
+  type RenderedFile,
+} from '../deployments/monitoring/files';
+import { PORTS, SERVICE } from '../deployments/names';
+import type { ApiTarget } from '../deployments/prometheus/settings';
+import { hardening, logging, pinnedImage, publicHost } from './docker-common';
+
+/** Arguments of {@link Monitoring}. */
+export interface MonitoringArgs {
+  /** Pinned images. */
+  images: { prometheus: string; alertmanager: string; grafana: string; gatewayMetrics: string };
+  /** Internal backend network (scrape targets live here). */
+  backendNetwork: pulumi.Input<string>;
+  /** Edge network (published UIs, Alertmanager egress). */
+  edgeNetwork: pulumi.Input<string>;
+  /** Every API replica Prometheus scrapes, with its `replica` and `version` labels. */
+  apiTargets: readonly ApiTarget[];
+  /** Host address the UIs bind to. */
+  bindAddress: string;
+  /** Host ports of the UIs. */
+  ports: { prometheus: number; grafana: number; alertmanager: number };
+  /** Grafana `admin` password (secret); uploaded as a file, never an environment variable. */
+  grafanaPassword: pulumi.Input<string>;
+  /** `stack` label on every alert, so alerts from two stacks can be told apart. */
+  stackLabel: string;
+}
+
+/** Where the rendered files live in the containers: `/etc/<relative path>`, the images' own layout. */
+const CONFIG_ROOT = '/etc';
+const containerPath = (relative: string) => `${CONFIG_ROOT}/${relative}`;
+/** Grafana reads its admin password from this file (`GF_SECURITY_ADMIN_PASSWORD__FILE`). */
+export const GRAFANA_PASSWORD_FILE = '/etc/grafana/secrets/admin-password';
+/** uid the Grafana image runs as. */
+const GRAFANA_UID = '472';
+
+/** Backend address of the nginx exporter; the Gateway gives its exporter this alias. */
+export const NGINX_EXPORTER_ADDRESS = `${SERVICE.nginxExporter}:${PORTS.nginxExporter}`;
+/** Backend address nginx sends its per-request metrics lines to (mtail's syslog listener). */
+export const GATEWAY_METRICS_SYSLOG = `${SERVICE.gatewayMetrics}:${PORTS.gatewayMetricsSyslog}`;
+
+/** Monitoring settings of the Docker deployment: container aliases as targets, config under /etc. */
+export function dockerMonitoringSettings(
+  args: Pick<MonitoringArgs, 'apiTargets' | 'stackLabel'>,
+): MonitoringSettings {
+  return resolveMonitoringSettings({
+    prometheus: {
+      targets: {
+        api: args.apiTargets,
+        nginxExporter: NGINX_EXPORTER_ADDRESS,
+        gatewayMetrics: `${SERVICE.gatewayMetrics}:${PORTS.gatewayMetrics}`,
+        prometheus: `localhost:${PORTS.prometheus}`,
+        alertmanager: `${SERVICE.alertmanager}:${PORTS.alertmanager}`,
+      },
+      externalLabels: { stack: args.stackLabel },
+    },
+    grafana: {
+      prometheusUrl: `http://${SERVICE.prometheus}:${PORTS.prometheus}`,
+      alertmanagerUrl: `http://${SERVICE.alertmanager}:${PORTS.alertmanager}`,
+      // Outside /var/lib/grafana: that is the data volume, and the dashboards are config, not data.
+      dashboardsPath: containerPath(MONITORING_FILES.grafanaDashboardsDir),
+    },
+    gatewayMetrics: { syslogServer: GATEWAY_METRICS_SYSLOG },
+  });
+}
+
+/** Uploads of the rendered files whose relative path starts with `dir/`, at `/etc/<path>`, read-only. */
+function uploadsUnder(files: readonly RenderedFile[], dir: string): docker.types.input.ContainerUpload[] {
+  return files
+    .filter((f) => f.path.startsWith(`${dir}/`))
+    .map((f) => ({ file: containerPath(f.path), content: f.content, permissions: '0444' }));
+}
+
+/** Rejects a rendered file no container would receive: a renderer added a file this component doesn't know. */
+function assertAllPlaced(files: readonly RenderedFile[], dirs: readonly string[]): void {
+  const stray = files.filter((f) => !dirs.some((dir) => f.path.startsWith(`${dir}/`)));
+  if (stray.length > 0) {
+    throw new Error(`rendered monitoring files with no container: ${stray.map((f) => f.path).join(', ')}`);
+  }
+}
+
+const readiness = (port: number, path: string) => ({
+  tests: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${port}${path}`],
+  interval: '15s',
+  timeout: '5s',
+  retries: 3,
+  startPeriod: '20s',
+});
+
+/**
+ * Prometheus (rendered config + alert rules, data volume), Alertmanager (rendered config, data
+ * volume), Grafana (provisioned datasources and dashboards, admin password from a secret file,
+ * data volume) and the gateway-metrics sidecar (mtail, fed by nginx over syslog). The three UIs
+ * publish on the bind address only; mtail publishes nothing.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+  /** Prometheus UI. */
+  readonly prometheusUrl: string;
+  /** Grafana UI. */
+  readonly grafanaUrl: string;
+  /** Alertmanager UI. */
+  readonly alertmanagerUrl: string;
+  /** Every rendered file, as uploaded (path relative to `/etc`). */
+  readonly files: readonly RenderedFile[];
+  /** The mtail container: nginx resolves its syslog address at start, so the gateway depends on it. */
+  readonly gatewayMetrics: docker.Container;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('sentiment-gateway:monitoring:Monitoring', name, {}, opts);
+    const host = publicHost(args.bindAddress);
+    this.prometheusUrl = `http://${host}:${args.ports.prometheus}`;
+    this.grafanaUrl = `http://${host}:${args.ports.grafana}`;
+    this.alertmanagerUrl = `http://${host}:${args.ports.alertmanager}`;
+
+    const settings = dockerMonitoringSettings(args);
+    this.files = renderMonitoringFiles(settings);
+    const dirs = {
+      prometheus: MONITORING_FILES.prometheusConfig.split('/')[0]!,
+      alertmanager: MONITORING_FILES.alertmanagerConfig.split('/')[0]!,
+      grafana: MONITORING_FILES.grafanaDatasources.split('/')[0]!,
+      gatewayMetrics: MONITORING_FILES.mtailProgram.split('/')[0]!,
+    };
+    assertAllPlaced(this.files, Object.values(dirs));
+
+    // Fixed names and host ports: the old container must go before its replacement starts.
+    const replaceFirst = { parent: this, deleteBeforeReplace: true };
+    const volume = (service: string) =>
+      new docker.Volume(`${name}-${service}-data`, { name: `${name}-${service}-data` }, replaceFirst);
+    const edge = (alias: string) => ({ name: args.edgeNetwork, aliases: [alias] });
+    const backend = (alias: string) => ({ name: args.backendNetwork, aliases: [alias] });
+    const ui = (internal: number, external: number) => [{ internal, external, ip: args.bindAddress }];
+
+    const prometheusData = volume(SERVICE.prometheus);
+    new docker.Container(
+      `${name}-${SERVICE.prometheus}`,
+      {
+        name: `${name}-${SERVICE.prometheus}`,
+        image: pinnedImage(`${name}-${SERVICE.prometheus}-image`, args.images.prometheus, this).imageId,
+        command: [
+          `--config.file=${containerPath(MONITORING_FILES.prometheusConfig)}`,
+          '--storage.tsdb.path=/prometheus',
+          '--storage.tsdb.retention.time=15d',
+          `--web.listen-address=:${PORTS.prometheus}`,
+        ],
+        uploads: uploadsUnder(this.files, dirs.prometheus),
+        volumes: [{ volumeName: prometheusData.name, containerPath: '/prometheus' }],
+        ports: ui(PORTS.prometheus, args.ports.prometheus),
+        networksAdvanced: [edge(SERVICE.prometheus), backend(SERVICE.prometheus)],
+        healthcheck: readiness(PORTS.prometheus, '/-/ready'),
+        restart: 'unless-stopped',
+        memory: 512,
+        ...hardening,
+        ...logging,
+      },
+      replaceFirst,
+    );
+
+    const alertmanagerData = volume(SERVICE.alertmanager);
+    new docker.Container(
+      `${name}-${SERVICE.alertmanager}`,
+      {
+        name: `${name}-${SERVICE.alertmanager}`,
+        image: pinnedImage(`${name}-${SERVICE.alertmanager}-image`, args.images.alertmanager, this).imageId,
+        command: [
+          `--config.file=${containerPath(MONITORING_FILES.alertmanagerConfig)}`,
+          '--storage.path=/alertmanager',
+          `--web.listen-address=:${PORTS.alertmanager}`,
+          // A single instance: no gossip port to open.
+          '--cluster.listen-address=',
+        ],
+        uploads: uploadsUnder(this.files, dirs.alertmanager),
+        volumes: [{ volumeName: alertmanagerData.name, containerPath: '/alertmanager' }],
+        ports: ui(PORTS.alertmanager, args.ports.alertmanager),
+        networksAdvanced: [edge(SERVICE.alertmanager)],
+        healthcheck: readiness(PORTS.alertmanager, '/-/ready'),
+        restart: 'unless-stopped',
+        memory: 128,
+        ...hardening,
+        ...logging,
+      },
+      replaceFirst,
+    );
+
+    const grafanaData = volume(SERVICE.grafana);
+    new docker.Container(
+      `${name}-${SERVICE.grafana}`,
+      {
+        name: `${name}-${SERVICE.grafana}`,
+        image: pinnedImage(`${name}-${SERVICE.grafana}-image`, args.images.grafana, this).imageId,
+        envs: [
+          'GF_SECURITY_ADMIN_USER=admin',
+          // The image's entrypoint reads *__FILE variables: the password never sits in the environment.
+          `GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`,
+          'GF_USERS_ALLOW_SIGN_UP=false',
+          'GF_AUTH_ANONYMOUS_ENABLED=false',
+          'GF_ANALYTICS_REPORTING_ENABLED=false',
+          'GF_ANALYTICS_CHECK_FOR_UPDATES=false',
+          'GF_SECURITY_DISABLE_GRAVATAR=true',
+        ],
+        uploads: [
+          ...uploadsUnder(this.files, dirs.grafana),
+          {
+            file: GRAFANA_PASSWORD_FILE,
+            content: pulumi.secret(args.grafanaPassword),
+            owner: GRAFANA_UID,
+            permissions: '0400',
+          },
+        ],
+        volumes: [{ volumeName: grafanaData.name, containerPath: '/var/lib/grafana' }],
+        ports: ui(PORTS.grafana, args.ports.grafana),
+        networksAdvanced: [edge(SERVICE.grafana)],
+        healthcheck: readiness(PORTS.grafana, '/api/health'),
+        restart: 'unless-stopped',
+        memory: 256,
+        ...hardening,
+        ...logging,
+      },
+      replaceFirst,
+    );
+
+    const mtailProgram = containerPath(MONITORING_FILES.mtailProgram);
+    this.gatewayMetrics = new docker.Container(
+      `${name}-${SERVICE.gatewayMetrics}`,
+      {
+        name: `${name}-${SERVICE.gatewayMetrics}`,
+        image: pinnedImage(`${name}-${SERVICE.gatewayMetrics}-image`, args.images.gatewayMetrics, this)
+          .imageId,
+        command: mtailArgs({
+          progsDir: mtailProgram.slice(0, mtailProgram.lastIndexOf('/')),
+          httpAddress: '0.0.0.0',
+          httpPort: PORTS.gatewayMetrics,
+          syslogListen: `0.0.0.0:${PORTS.gatewayMetricsSyslog}`,
+        }),
+        uploads: uploadsUnder(this.files, dirs.gatewayMetrics),
+        networksAdvanced: [backend(SERVICE.gatewayMetrics)],
+        restart: 'unless-stopped',
+        memory: 64,
+        ...hardening,
+        ...logging,
+      },
+      replaceFirst,
+    );
+
+    this.registerOutputs({
+      prometheusUrl: this.prometheusUrl,
+      grafanaUrl: this.grafanaUrl,
+      alertmanagerUrl: this.alertmanagerUrl,
+    });
+  }
+}

@@ -1,0 +1,518 @@
+/**
+ * The whole Pulumi program (index.ts) under mocks: exact resources, published ports, networks,
+ * rendered uploads against the renderers, secrets, determinism and settings errors.
+ *
+ * Not proven here: that Docker accepts these arguments and the containers come up (no engine on
+ * these machines). The rendered files themselves are proven by the real-binary tests (nginx -t and
+ * behaviour against real nginx, promtool, amtool).
+ */
+import type * as PulumiModule from '@pulumi/pulumi';
+import { renderNginxConf, resolveNginxSettings } from '../../deployments/nginx';
+import { renderPrometheusConfig } from '../../deployments/prometheus/config';
+import { resolvePrometheusSettings } from '../../deployments/prometheus/settings';
+import { GATEWAY_FILES } from '../../deployments/names';
+import {
+  find,
+  isSecretInput,
+  mockOutputs,
+  plainStrings,
+  runMocked,
+  TYPES,
+  unwrap,
+  valueOf,
+  type Recorded,
+  type RunOptions,
+} from './harness';
+
+interface Outputs {
+  urls: Record<string, string>;
+  caCertificate: string;
+  apiUser: string;
+  apiPassword: string;
+  grafanaPassword: string;
+  secret: Record<string, boolean>;
+}
+
+interface ProgramRun {
+  resources: Recorded[];
+  outputs: Outputs;
+}
+
+/** Loads index.ts under mocks with `options.config`, resolving every export. */
+async function runProgram(options: RunOptions = {}): Promise<ProgramRun> {
+  const { resources, result } = await runMocked(async (pulumi: typeof PulumiModule) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require('../../index') as Record<string, PulumiModule.Input<unknown>>;
+    const names = ['urls', 'caCertificate', 'apiUser', 'apiPassword', 'grafanaPassword'] as const;
+    const values: Record<string, unknown> = {};
+    const secret: Record<string, boolean> = {};
+    for (const key of names) {
+      const output = pulumi.output(program[key]);
+      values[key] = await valueOf(output);
+      secret[key] = await pulumi.isSecret(output);
+    }
+    return { ...values, secret } as unknown as Outputs;
+  }, options);
+  return { resources, outputs: result };
+}
+
+/** The program's failure for `config` (settings are validated while index.ts loads). */
+async function programError(config: Record<string, string>): Promise<string> {
+  try {
+    await runProgram({ config });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`program accepted ${JSON.stringify(config)}`);
+}
+
+/** Each program run loads the SDK afresh (~2 s, more with other tiers running): room for a few. */
+const MULTI_RUN_TIMEOUT = 90_000;
+
+const byTypeAndName = (resources: Recorded[]) => resources.map((r) => `${r.type} ${r.name}`).sort();
+const containers = (resources: Recorded[]) => resources.filter((r) => r.type === TYPES.container);
+const container = (resources: Recorded[], name: string) => find(resources, TYPES.container, name);
+
+interface Upload {
+  file: string;
+  content: unknown;
+}
+/** A container's uploads; the SDK marks the whole list secret when any content is secret. */
+const uploads = (c: Recorded) => (unwrap(c.inputs.uploads) ?? []) as Upload[];
+/** The plain content of one upload, failing if it is missing. */
+function uploadContent(c: Recorded, file: string): string {
+  const upload = uploads(c).find((u) => u.file === file);
+  if (!upload)
+    throw new Error(
+      `${c.name} has no upload ${file}; has ${uploads(c)
+        .map((u) => u.file)
+        .join(', ')}`,
+    );
+  return unwrap(upload.content) as string;
+}
+
+/** Every resource of the default stack, with replica containers for `replicas` v1 replicas. */
+function expectedResources(replicas: number): string[] {
+  const p = 'sentiment-dev';
+  const v1 = Array.from({ length: replicas }, (_, i) => `${TYPES.container} ${p}-api-v1-${i + 1}`);
+  return [
+    `sentiment-gateway:network:Network ${p}`,
+    `${TYPES.network} ${p}-backend`,
+    `${TYPES.network} ${p}-edge`,
+    `sentiment-gateway:tls:TlsMaterial ${p}-tls`,
+    `${TYPES.privateKey} ${p}-tls-ca-key`,
+    `${TYPES.selfSignedCert} ${p}-tls-ca-cert`,
+    `${TYPES.privateKey} ${p}-tls-server-key`,
+    `${TYPES.certRequest} ${p}-tls-server-csr`,
+    `${TYPES.locallySignedCert} ${p}-tls-server-cert`,
+    `sentiment-gateway:credentials:Credentials ${p}-credentials`,
+    `${TYPES.randomPassword} ${p}-credentials-api-password`,
+    `${TYPES.randomPassword} ${p}-credentials-grafana-admin-password`,
+    `${TYPES.randomBytes} ${p}-credentials-htpasswd-salt`,
+    `sentiment-gateway:api:ApiImage ${p}-api`,
+    `${TYPES.image} ${p}-api`,
+    `sentiment-gateway:api:ApiFleet ${p}-api-v1`,
+    ...v1,
+    `sentiment-gateway:api:ApiFleet ${p}-api-v2`,
+    `${TYPES.container} ${p}-api-v2`,
+    `sentiment-gateway:gateway:Gateway ${p}-gateway`,
+    `${TYPES.remoteImage} ${p}-gateway-nginx-image`,
+    `${TYPES.container} ${p}-gateway`,
+    `${TYPES.remoteImage} ${p}-gateway-exporter-image`,
+    `${TYPES.container} ${p}-gateway-exporter`,
+    `sentiment-gateway:monitoring:Monitoring ${p}-monitoring`,
+    ...['prometheus', 'alertmanager', 'grafana'].flatMap((s) => [
+      `${TYPES.remoteImage} ${p}-monitoring-${s}-image`,
+      `${TYPES.volume} ${p}-monitoring-${s}-data`,
+      `${TYPES.container} ${p}-monitoring-${s}`,
+    ]),
+    `${TYPES.remoteImage} ${p}-monitoring-gateway-metrics-image`,
+    `${TYPES.container} ${p}-monitoring-gateway-metrics`,
+  ].sort();
+}
+
+describe('the program with default settings', () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram();
+  }, MULTI_RUN_TIMEOUT);
+
+  test('creates exactly the expected resources, by type and name', () => {
+    expect(byTypeAndName(run.resources)).toEqual(expectedResources(3));
+  });
+
+  test('publishes only the gateway (HTTPS, HTTP) and the monitoring UIs, all on 127.0.0.1', () => {
+    const published = Object.fromEntries(
+      containers(run.resources)
+        .filter((c) => ((c.inputs.ports as unknown[] | undefined) ?? []).length > 0)
+        .map((c) => [c.name, c.inputs.ports]),
+    );
+    expect(published).toEqual({
+      'sentiment-dev-gateway': [
+        { internal: 8443, external: 8443, ip: '127.0.0.1' },
+        { internal: 8080, external: 8080, ip: '127.0.0.1' },
+      ],
+      'sentiment-dev-monitoring-prometheus': [{ internal: 9090, external: 9090, ip: '127.0.0.1' }],
+      'sentiment-dev-monitoring-alertmanager': [{ internal: 9093, external: 9093, ip: '127.0.0.1' }],
+      'sentiment-dev-monitoring-grafana': [{ internal: 3000, external: 3000, ip: '127.0.0.1' }],
+    });
+    for (const c of containers(run.resources)) {
+      expect(c.inputs.publishAllPorts ?? false).toBe(false);
+    }
+  });
+
+  test('puts every API container on the internal backend network, and only there, under its replica alias', () => {
+    const backend = find(run.resources, TYPES.network, 'sentiment-dev-backend');
+    expect(backend.inputs).toMatchObject({ name: 'sentiment-dev-backend', internal: true });
+    const api = containers(run.resources).filter((c) => c.name.includes('-api-'));
+    expect(api.map((c) => [c.name, c.inputs.networksAdvanced]).sort()).toEqual([
+      ['sentiment-dev-api-v1-1', [{ name: 'sentiment-dev-backend', aliases: ['api-v1-1', 'api-v1'] }]],
+      ['sentiment-dev-api-v1-2', [{ name: 'sentiment-dev-backend', aliases: ['api-v1-2', 'api-v1'] }]],
+      ['sentiment-dev-api-v1-3', [{ name: 'sentiment-dev-backend', aliases: ['api-v1-3', 'api-v1'] }]],
+      ['sentiment-dev-api-v2', [{ name: 'sentiment-dev-backend', aliases: ['api-v2'] }]],
+    ]);
+    for (const c of api) {
+      expect(c.inputs.image).toBe(mockOutputs(TYPES.image, 'sentiment-dev-api').repoDigest);
+      expect(c.inputs.ports ?? []).toEqual([]);
+    }
+  });
+
+  test('gives each service the backend alias its consumers are rendered with', () => {
+    const aliases = (name: string) =>
+      Object.fromEntries(
+        (container(run.resources, name).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map(
+          (n) => [n.name, n.aliases],
+        ),
+      );
+    expect(aliases('sentiment-dev-gateway')).toEqual({
+      'sentiment-dev-edge': ['gateway'],
+      'sentiment-dev-backend': ['gateway'],
+    });
+    expect(aliases('sentiment-dev-gateway-exporter')).toEqual({
+      'sentiment-dev-backend': ['nginx-exporter'],
+    });
+    expect(aliases('sentiment-dev-monitoring-gateway-metrics')).toEqual({
+      'sentiment-dev-backend': ['gateway-metrics'],
+    });
+    expect(aliases('sentiment-dev-monitoring-prometheus')).toEqual({
+      'sentiment-dev-edge': ['prometheus'],
+      'sentiment-dev-backend': ['prometheus'],
+    });
+    expect(aliases('sentiment-dev-monitoring-alertmanager')).toEqual({
+      'sentiment-dev-edge': ['alertmanager'],
+    });
+    expect(aliases('sentiment-dev-monitoring-grafana')).toEqual({ 'sentiment-dev-edge': ['grafana'] });
+    expect(container(run.resources, 'sentiment-dev-gateway-exporter').inputs.command).toContain(
+      '--nginx.scrape-uri=http://gateway:8081/nginx_status',
+    );
+  });
+
+  test('uploads the nginx.conf renderNginxConf produces for the computed upstream names', () => {
+    const expected = renderNginxConf(
+      resolveNginxSettings({
+        v1Upstreams: ['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000'],
+        v2Upstreams: ['api-v2:8000'],
+        httpsListen: '8443',
+        httpListen: '8080',
+        statusListen: '8081',
+        publicHttpsPort: 8443,
+        certificatePath: '/etc/nginx/tls/server.crt',
+        certificateKeyPath: '/etc/nginx/tls/server.key',
+        htpasswdPath: '/etc/nginx/auth/htpasswd',
+        rateLimitPerSecond: 10,
+        rateLimitBurst: 20,
+        canaryPercent: 0,
+      }),
+    );
+    expect(uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf)).toBe(
+      expected,
+    );
+  });
+
+  test('uploads the prometheus.yml renderPrometheusConfig produces for the computed target names', () => {
+    const expected = renderPrometheusConfig(
+      resolvePrometheusSettings({
+        targets: {
+          api: [
+            { address: 'api-v1-1:8000', replica: 'api-v1-1', version: 'v1' },
+            { address: 'api-v1-2:8000', replica: 'api-v1-2', version: 'v1' },
+            { address: 'api-v1-3:8000', replica: 'api-v1-3', version: 'v1' },
+            { address: 'api-v2:8000', replica: 'api-v2', version: 'v2' },
+          ],
+          nginxExporter: 'nginx-exporter:9113',
+          gatewayMetrics: 'gateway-metrics:3903',
+          prometheus: 'localhost:9090',
+          alertmanager: 'alertmanager:9093',
+        },
+        externalLabels: { stack: 'sentiment-dev' },
+      }),
+    );
+    const prometheus = container(run.resources, 'sentiment-dev-monitoring-prometheus');
+    expect(uploadContent(prometheus, '/etc/prometheus/prometheus.yml')).toBe(expected);
+    expect(prometheus.inputs.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    // rule_files are relative to the config file: the rules must sit beside it.
+    expect(uploadContent(prometheus, '/etc/prometheus/alerts.yml')).toMatch(/alert: /);
+  });
+
+  test('sends each monitoring file to the container that reads it', () => {
+    const files = (name: string) => uploads(container(run.resources, name)).map((u) => u.file);
+    expect(files('sentiment-dev-monitoring-prometheus')).toEqual([
+      '/etc/prometheus/prometheus.yml',
+      '/etc/prometheus/alerts.yml',
+    ]);
+    expect(files('sentiment-dev-monitoring-alertmanager')).toEqual(['/etc/alertmanager/alertmanager.yml']);
+    expect(files('sentiment-dev-monitoring-grafana')).toEqual(
+      expect.arrayContaining([
+        '/etc/grafana/provisioning/datasources/datasources.yml',
+        '/etc/grafana/provisioning/dashboards/dashboards.yml',
+        '/etc/grafana/secrets/admin-password',
+      ]),
+    );
+    const dashboards = files('sentiment-dev-monitoring-grafana').filter((f) =>
+      f.startsWith('/etc/grafana/dashboards/'),
+    );
+    expect(dashboards.length).toBeGreaterThanOrEqual(2);
+    const provider = uploadContent(
+      container(run.resources, 'sentiment-dev-monitoring-grafana'),
+      '/etc/grafana/provisioning/dashboards/dashboards.yml',
+    );
+    expect(provider).toContain('path: /etc/grafana/dashboards');
+    const mtail = container(run.resources, 'sentiment-dev-monitoring-gateway-metrics');
+    expect(files('sentiment-dev-monitoring-gateway-metrics')).toEqual(['/etc/gateway-metrics/gateway.mtail']);
+    expect(mtail.inputs.command).toContain('--progs=/etc/gateway-metrics');
+  });
+
+  test('keeps passwords and private keys out of every plain input: envs, commands and uploads', () => {
+    const secrets = [
+      mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-api-password').result,
+      mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-grafana-admin-password').result,
+      mockOutputs(TYPES.privateKey, 'sentiment-dev-tls-server-key').privateKeyPem,
+      mockOutputs(TYPES.privateKey, 'sentiment-dev-tls-ca-key').privateKeyPem,
+    ] as string[];
+    const customResources = run.resources.filter((r) => !r.type.startsWith('sentiment-gateway:'));
+    for (const resource of customResources) {
+      const plain = plainStrings(resource.inputs).join('\n');
+      for (const secret of secrets) expect(plain).not.toContain(secret.trim());
+      expect(plain).not.toMatch(/\{SSHA\}/);
+    }
+    for (const c of containers(run.resources)) {
+      const envs = unwrap(c.inputs.envs ?? []) as string[];
+      expect(envs.filter((e) => /PASSWORD=|TOKEN=|SECRET=/i.test(e))).toEqual([]);
+    }
+  });
+
+  test('keeps the uploads carrying the key, htpasswd and Grafana password secret, and only those', () => {
+    const withSecretUploads = containers(run.resources)
+      .filter((c) => isSecretInput(c.inputs.uploads))
+      .map((c) => c.name);
+    expect(withSecretUploads.sort()).toEqual(['sentiment-dev-gateway', 'sentiment-dev-monitoring-grafana']);
+    const gateway = container(run.resources, 'sentiment-dev-gateway');
+    const password = mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-api-password')
+      .result as string;
+    expect(uploadContent(gateway, GATEWAY_FILES.htpasswd)).toMatch(/^api:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
+    expect(uploadContent(gateway, GATEWAY_FILES.htpasswd)).not.toContain(password);
+    expect(
+      uploadContent(
+        container(run.resources, 'sentiment-dev-monitoring-grafana'),
+        '/etc/grafana/secrets/admin-password',
+      ),
+    ).toBe(mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-grafana-admin-password').result);
+    const grafanaEnvs = container(run.resources, 'sentiment-dev-monitoring-grafana').inputs.envs as string[];
+    expect(grafanaEnvs).toContain('GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/grafana/secrets/admin-password');
+  });
+
+  test('exports urls, the CA certificate and the API user in plain, and both passwords as secrets', () => {
+    const { outputs } = run;
+    expect(outputs.urls).toEqual({
+      gateway: 'https://localhost:8443',
+      gatewayHttp: 'http://localhost:8080',
+      grafana: 'http://localhost:3000',
+      prometheus: 'http://localhost:9090',
+      alertmanager: 'http://localhost:9093',
+    });
+    expect(outputs.caCertificate).toBe(
+      mockOutputs(TYPES.selfSignedCert, 'sentiment-dev-tls-ca-cert').certPem,
+    );
+    expect(outputs.apiUser).toBe('api');
+    expect(outputs.apiPassword).toBe(
+      mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-api-password').result,
+    );
+    expect(outputs.grafanaPassword).toBe(
+      mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-grafana-admin-password').result,
+    );
+    expect(outputs.secret).toEqual({
+      urls: false,
+      caCertificate: false,
+      apiUser: false,
+      apiPassword: true,
+      grafanaPassword: true,
+    });
+  });
+
+  test('pins every upstream image to the default versions, never latest', () => {
+    const refs = run.resources
+      .filter((r) => r.type === TYPES.remoteImage)
+      .map((r) => r.inputs.name as string);
+    expect(refs.sort()).toEqual(
+      [
+        'nginx:1.28.0-alpine',
+        'nginx/nginx-prometheus-exporter:1.4.2',
+        'prom/prometheus:v3.5.0',
+        'prom/alertmanager:v0.28.1',
+        'grafana/grafana:12.0.2',
+        'ghcr.io/google/mtail:3.0.8',
+      ].sort(),
+    );
+    for (const r of run.resources.filter((x) => x.type === TYPES.remoteImage)) {
+      expect(r.inputs.keepLocally).toBe(true);
+    }
+  });
+
+  test('gives every container a restart policy and a memory limit', () => {
+    for (const c of containers(run.resources)) {
+      expect([c.name, c.inputs.restart]).toEqual([c.name, 'unless-stopped']);
+      expect(c.inputs.memory).toEqual(expect.any(Number));
+    }
+  });
+});
+
+describe('the program with 5 v1 replicas', () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({ config: { replicas: '5' } });
+  }, MULTI_RUN_TIMEOUT);
+
+  test('creates exactly the expected resources, by type and name', () => {
+    expect(byTypeAndName(run.resources)).toEqual(expectedResources(5));
+  });
+
+  test('renders five v1 upstreams and five v1 scrape targets with the replicas aliases', () => {
+    const hosts = ['api-v1-1', 'api-v1-2', 'api-v1-3', 'api-v1-4', 'api-v1-5'];
+    const conf = uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf);
+    for (const host of hosts) expect(conf).toContain(`server ${host}:8000`);
+    const prometheus = uploadContent(
+      container(run.resources, 'sentiment-dev-monitoring-prometheus'),
+      '/etc/prometheus/prometheus.yml',
+    );
+    for (const host of hosts) expect(prometheus).toContain(`replica: ${host}`);
+    const aliases = containers(run.resources)
+      .filter((c) => c.name.startsWith('sentiment-dev-api-v1-'))
+      .map((c) => (c.inputs.networksAdvanced as { aliases: string[] }[])[0]!.aliases[0])
+      .sort();
+    expect(aliases).toEqual(hosts);
+  });
+});
+
+describe('the program with custom settings', () => {
+  test('publishes on the configured bind address and ports and routes the canary share', async () => {
+    const { resources, outputs } = await runProgram({
+      config: {
+        bindAddress: '192.168.1.20',
+        httpsPort: '9443',
+        httpPort: '9080',
+        grafanaPort: '3300',
+        prometheusPort: '9190',
+        alertmanagerPort: '9193',
+        canaryPercent: '5',
+        rateLimitPerSecond: '25',
+        rateLimitBurst: '50',
+        serverNames: '["api.example.com"]',
+      },
+    });
+    expect(container(resources, 'sentiment-dev-gateway').inputs.ports).toEqual([
+      { internal: 8443, external: 9443, ip: '192.168.1.20' },
+      { internal: 8080, external: 9080, ip: '192.168.1.20' },
+    ]);
+    expect(container(resources, 'sentiment-dev-monitoring-grafana').inputs.ports).toEqual([
+      { internal: 3000, external: 3300, ip: '192.168.1.20' },
+    ]);
+    expect(outputs.urls.gateway).toBe('https://192.168.1.20:9443');
+    const csr = unwrap(find(resources, TYPES.certRequest, 'sentiment-dev-tls-server-csr').inputs) as Record<
+      string,
+      unknown
+    >;
+    expect(csr.dnsNames).toEqual(['localhost', 'api.example.com']);
+    expect(csr.ipAddresses).toEqual(['127.0.0.1', '192.168.1.20']);
+    const conf = uploadContent(container(resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf);
+    expect(conf).toBe(
+      renderNginxConf(
+        resolveNginxSettings({
+          v1Upstreams: ['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000'],
+          v2Upstreams: ['api-v2:8000'],
+          publicHttpsPort: 9443,
+          rateLimitPerSecond: 25,
+          rateLimitBurst: 50,
+          canaryPercent: 5,
+        }),
+      ),
+    );
+  });
+
+  test('uses a user-supplied API password (secret config) instead of generating one', async () => {
+    const password = 'user-chosen-password-with-length';
+    const { resources, outputs } = await runProgram({
+      config: { apiPassword: password, apiUser: 'client' },
+      secretKeys: ['apiPassword'],
+    });
+    expect(resources.map((r) => r.name)).not.toContain('sentiment-dev-credentials-api-password');
+    expect(outputs.apiPassword).toBe(password);
+    expect(outputs.secret.apiPassword).toBe(true);
+    expect(outputs.apiUser).toBe('client');
+    for (const resource of resources) {
+      expect(plainStrings(resource.inputs).join('\n')).not.toContain(password);
+    }
+    expect(uploadContent(container(resources, 'sentiment-dev-gateway'), GATEWAY_FILES.htpasswd)).toMatch(
+      /^client:\{SSHA\}/,
+    );
+  });
+
+  test(
+    'names every Docker object after the stack, so two stacks never collide',
+    async () => {
+      const dockerNames = async (stack: string) => {
+        const { resources } = await runProgram({ stack });
+        return resources
+          .filter((r) => [TYPES.container, TYPES.network, TYPES.volume].includes(r.type as never))
+          .map((r) => r.inputs.name as string);
+      };
+      // One after the other: each run owns the SDK's global state while it lasts.
+      const dev = await dockerNames('dev');
+      const prod = await dockerNames('prod');
+      expect(dev.every((n) => n.startsWith('sentiment-dev-'))).toBe(true);
+      expect(prod.every((n) => n.startsWith('sentiment-prod-'))).toBe(true);
+      expect(dev.filter((n) => prod.includes(n))).toEqual([]);
+    },
+    MULTI_RUN_TIMEOUT,
+  );
+});
+
+describe('determinism', () => {
+  test(
+    'the same settings and mocked state render byte-identical uploads (no perpetual diff)',
+    async () => {
+      const snapshot = (resources: Recorded[]) =>
+        Object.fromEntries(containers(resources).map((c) => [c.name, unwrap(c.inputs)]));
+      const first = await runProgram();
+      const second = await runProgram();
+      expect(JSON.stringify(snapshot(second.resources))).toBe(JSON.stringify(snapshot(first.resources)));
+      // Guards the comparison itself: the uploads under test are really there.
+      expect(uploads(container(first.resources, 'sentiment-dev-gateway')).length).toBe(4);
+    },
+    MULTI_RUN_TIMEOUT,
+  );
+});
+
+describe('invalid settings', () => {
+  test.each<{ config: Record<string, string>; error: RegExp }>([
+    { config: { replicas: '0' }, error: /replicas must be an integer from 1 to 16 \(got 0\)/ },
+    {
+      config: { rateLimitPerSecond: '0' },
+      error: /rateLimitPerSecond must be an integer from 1 to 100000 \(got 0\)/,
+    },
+    { config: { httpsPort: '70000' }, error: /httpsPort must be an integer from 1 to 65535 \(got 70000\)/ },
+    { config: { apiUser: 'bad name' }, error: /apiUser must be 1-64 letters/ },
+    { config: { grafanaImage: 'grafana/grafana:latest' }, error: /grafanaImage must be pinned/ },
+  ])('fail the program with a message naming the key: $config', async ({ config, error }) => {
+    expect(await programError(config)).toMatch(error);
+  });
+});
