@@ -1,9 +1,10 @@
 /** Shared by the gateway integration tests: a local stack in a temp dir, and request helpers. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type HttpRequest, type HttpResponse, httpRequest } from '../../../deployments/local/http-client';
+import { pollUntil } from '../../../deployments/local/readiness';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../deployments/local/stack';
 import { API_ROUTES } from '../../../deployments/names';
 
@@ -80,4 +81,16 @@ export function tally(values: readonly string[]): Record<string, number> {
     counts[value] = (counts[value] ?? 0) + 1;
   }
   return counts;
+}
+
+/** The JSON access-log entry of the request with this X-Request-ID (polled: nginx writes it after the response). */
+export function accessLogEntry(stack: LocalStack, requestId: string): Promise<Record<string, unknown>> {
+  return pollUntil(
+    async () => {
+      const lines = (await readFile(stack.accessLogPath, 'utf8')).trim().split('\n');
+      const line = lines.find((l) => l.includes(`"request_id":"${requestId}"`));
+      return line === undefined ? undefined : (JSON.parse(line) as Record<string, unknown>);
+    },
+    { what: `the access log entry of ${requestId}`, timeoutMs: 5_000 },
+  );
 }
