@@ -59,17 +59,18 @@ const gateway = new Gateway(
     rateLimitPerSecond: settings.rateLimitPerSecond,
     rateLimitBurst: settings.rateLimitBurst,
     canaryPercent: settings.canaryPercent,
+    metricsLog: monitoring.gatewayMetricsLog,
     certificatePem: tls.certPem,
     certificateKeyPem: tls.keyPem,
     htpasswd: credentials.htpasswd,
   },
-  // nginx resolves its upstream hosts once, at start: the replicas must exist (and be ready) first.
-  { dependsOn: [apiV1, apiV2] },
+  // nginx resolves its upstream hosts and the metrics syslog host once, at start: they must exist first.
+  { dependsOn: [apiV1, apiV2, monitoring.gatewayMetrics] },
 );
 
 export const urls = {
   gateway: gateway.url,
-  gatewayHttp: gateway.httpUrl,
+  http: gateway.httpUrl,
   grafana: monitoring.grafanaUrl,
   prometheus: monitoring.prometheusUrl,
   alertmanager: monitoring.alertmanagerUrl,
@@ -78,3 +79,7 @@ export const caCertificate = tls.caCertPem;
 export const apiUser = credentials.apiUser;
 export const apiPassword = pulumi.secret(credentials.apiPassword);
 export const grafanaPassword = pulumi.secret(credentials.grafanaPassword);
+// Read by `npm run smoke -- --stack <stack>` to size its load-spread and rate-limit checks.
+export const v1Replicas = settings.replicas;
+export const rateLimitPerSecond = settings.rateLimitPerSecond;
+export const rateLimitBurst = settings.rateLimitBurst;

@@ -36,13 +36,24 @@ export interface GatewayArgs {
   certificateKeyPem: pulumi.Input<string>;
   /** htpasswd file content (secret). */
   htpasswd: pulumi.Input<string>;
+  /**
+   * Where nginx sends one line per request for the per-status gateway metrics (mtail's syslog
+   * listener and the tag it matches). Default none. nginx resolves the host once, at start.
+   */
+  metricsLog?: { syslogServer: string; tag: string };
 }
 
 /** The nginx settings the gateway renders: the container layout plus the stack's upstreams and limits. */
 export function gatewayNginxSettings(
   args: Pick<
     GatewayArgs,
-    'v1Upstreams' | 'v2Upstreams' | 'httpsPort' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'canaryPercent'
+    | 'v1Upstreams'
+    | 'v2Upstreams'
+    | 'httpsPort'
+    | 'rateLimitPerSecond'
+    | 'rateLimitBurst'
+    | 'canaryPercent'
+    | 'metricsLog'
   >,
 ): NginxSettings {
   return resolveNginxSettings({
@@ -59,6 +70,7 @@ export function gatewayNginxSettings(
     rateLimitPerSecond: args.rateLimitPerSecond,
     rateLimitBurst: args.rateLimitBurst,
     canaryPercent: args.canaryPercent,
+    metricsLog: args.metricsLog ?? null,
   });
 }
 

@@ -110,6 +110,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly files: readonly RenderedFile[];
   /** The mtail container: nginx resolves its syslog address at start, so the gateway depends on it. */
   readonly gatewayMetrics: docker.Container;
+  /** Where nginx must send its metrics lines, and the tag mtail matches: the gateway's `metricsLog`. */
+  readonly gatewayMetricsLog: { syslogServer: string; tag: string };
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:monitoring:Monitoring', name, {}, opts);
@@ -127,6 +129,10 @@ export class Monitoring extends pulumi.ComponentResource {
       gatewayMetrics: MONITORING_FILES.mtailProgram.split('/')[0]!,
     };
     assertAllPlaced(this.files, Object.values(dirs));
+    this.gatewayMetricsLog = {
+      syslogServer: settings.gatewayMetrics.syslogServer,
+      tag: settings.gatewayMetrics.syslogTag,
+    };
 
     // Fixed names and host ports: the old container must go before its replacement starts.
     const replaceFirst = { parent: this, deleteBeforeReplace: true };

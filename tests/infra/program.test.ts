@@ -30,6 +30,9 @@ interface Outputs {
   apiUser: string;
   apiPassword: string;
   grafanaPassword: string;
+  v1Replicas: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
   secret: Record<string, boolean>;
 }
 
@@ -43,7 +46,16 @@ async function runProgram(options: RunOptions = {}): Promise<ProgramRun> {
   const { resources, result } = await runMocked(async (pulumi: typeof PulumiModule) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require('../../index') as Record<string, PulumiModule.Input<unknown>>;
-    const names = ['urls', 'caCertificate', 'apiUser', 'apiPassword', 'grafanaPassword'] as const;
+    const names = [
+      'urls',
+      'caCertificate',
+      'apiUser',
+      'apiPassword',
+      'grafanaPassword',
+      'v1Replicas',
+      'rateLimitPerSecond',
+      'rateLimitBurst',
+    ] as const;
     const values: Record<string, unknown> = {};
     const secret: Record<string, boolean> = {};
     for (const key of names) {
@@ -222,6 +234,7 @@ describe('the program with default settings', () => {
         rateLimitPerSecond: 10,
         rateLimitBurst: 20,
         canaryPercent: 0,
+        metricsLog: { syslogServer: 'gateway-metrics:5140', tag: 'sg_gateway' },
       }),
     );
     expect(uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf)).toBe(
@@ -280,6 +293,8 @@ describe('the program with default settings', () => {
     const mtail = container(run.resources, 'sentiment-dev-monitoring-gateway-metrics');
     expect(files('sentiment-dev-monitoring-gateway-metrics')).toEqual(['/etc/gateway-metrics/gateway.mtail']);
     expect(mtail.inputs.command).toContain('--progs=/etc/gateway-metrics');
+    // nginx sends to gateway-metrics:5140 (the nginx.conf test pins that side): mtail listens there.
+    expect(mtail.inputs.command).toContain('--logs=udp://0.0.0.0:5140');
   });
 
   test('keeps passwords and private keys out of every plain input: envs, commands and uploads', () => {
@@ -325,7 +340,7 @@ describe('the program with default settings', () => {
     const { outputs } = run;
     expect(outputs.urls).toEqual({
       gateway: 'https://localhost:8443',
-      gatewayHttp: 'http://localhost:8080',
+      http: 'http://localhost:8080',
       grafana: 'http://localhost:3000',
       prometheus: 'http://localhost:9090',
       alertmanager: 'http://localhost:9093',
@@ -340,12 +355,16 @@ describe('the program with default settings', () => {
     expect(outputs.grafanaPassword).toBe(
       mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-grafana-admin-password').result,
     );
+    expect([outputs.v1Replicas, outputs.rateLimitPerSecond, outputs.rateLimitBurst]).toEqual([3, 10, 20]);
     expect(outputs.secret).toEqual({
       urls: false,
       caCertificate: false,
       apiUser: false,
       apiPassword: true,
       grafanaPassword: true,
+      v1Replicas: false,
+      rateLimitPerSecond: false,
+      rateLimitBurst: false,
     });
   });
 
@@ -384,6 +403,7 @@ describe('the program with 5 v1 replicas', () => {
 
   test('creates exactly the expected resources, by type and name', () => {
     expect(byTypeAndName(run.resources)).toEqual(expectedResources(5));
+    expect(run.outputs.v1Replicas).toBe(5);
   });
 
   test('renders five v1 upstreams and five v1 scrape targets with the replicas aliases', () => {
@@ -443,6 +463,7 @@ describe('the program with custom settings', () => {
           rateLimitPerSecond: 25,
           rateLimitBurst: 50,
           canaryPercent: 5,
+          metricsLog: { syslogServer: 'gateway-metrics:5140', tag: 'sg_gateway' },
         }),
       ),
     );
