@@ -55,81 +55,94 @@ function firstInvalidUtf8Line(bytes: Buffer): number | undefined {
   return undefined;
 }
 
-function describeCsvError(err: CsvError, recordStartLine: number): { line: number; detail: string } {
-  const at = typeof err.lines === 'number' ? err.lines : recordStartLine;
+function describeCsvError(err: CsvError): string {
   switch (err.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
-      return {
-        line: recordStartLine,
-        detail: `unclosed quote: the quoted field opened here is still open at the end of the file (line ${at})`,
-      };
+      return 'unclosed quote: the quoted field opened in this record is still open at the end of the file';
     case 'INVALID_OPENING_QUOTE':
     case 'CSV_INVALID_CLOSING_QUOTE':
-      return {
-        line: at,
-        detail: `bad quoting (RFC 4180: quote the whole field and double inner quotes): ${err.message}`,
-      };
+      return `bad quoting (RFC 4180: quote the whole field and double inner quotes): ${err.message}`;
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
-      return { line: at, detail: `wrong number of fields: ${err.message}` };
+      return `wrong number of fields: ${err.message}`;
     default:
-      return { line: at, detail: err.message };
+      return err.message;
+  }
+}
+
+/**
+ * Maps byte offsets to 1-based line numbers. csv-parse's own line counter drifts on CRLF files,
+ * so records are located by the byte offsets it reports instead.
+ */
+class LineIndex {
+  private readonly starts: number[] = [0];
+
+  constructor(private readonly bytes: Buffer) {
+    for (let i = 0; i < bytes.length; i += 1) if (bytes[i] === 0x0a) this.starts.push(i + 1);
+  }
+
+  /** Line of the first non-blank byte at or after `offset` (where the next record starts). */
+  recordLine(offset: number): number {
+    let pos = offset;
+    while (pos < this.bytes.length && (this.bytes[pos] === 0x0a || this.bytes[pos] === 0x0d)) pos += 1;
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.starts[mid] ?? 0) <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
   }
 }
 
 interface ParsedRecord {
   record: string[];
-  raw: string;
-  info: { lines: number };
+  info: { bytes: number };
 }
 
-/** The line a record starts on: csv-parse reports the line it ends on, and its raw text. */
-function startLine({ raw, info }: ParsedRecord): number {
-  const body = raw.replace(/^(?:\r?\n)+/, '');
-  const newlines = body.split('\n').length - 1;
-  return info.lines - newlines + (body.endsWith('\n') ? 1 : 0);
-}
-
-/** Parses CSV text in the tweet_emotions layout; every error names the file and line. */
-export function parseDataset(content: string, file: string): Example[] {
-  if (content.trim() === '')
+/** Parses CSV bytes in the tweet_emotions layout; every error names the file and line. */
+export function parseDataset(content: Buffer | string, file: string): Example[] {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  if (bytes.toString('utf8').trim() === '') {
     throw new DatasetError(file, undefined, 'empty file (expected a header and data rows)');
+  }
+  const lines = new LineIndex(bytes);
   let lastEnd = 0;
   let records: ParsedRecord[];
   try {
-    records = parse(content, {
+    records = parse(bytes, {
       bom: true,
       info: true,
-      raw: true,
       skip_empty_lines: true,
       on_record: (record, context) => {
-        lastEnd = context.lines;
+        lastEnd = context.bytes;
         return record;
       },
     }) as unknown as ParsedRecord[];
   } catch (err) {
-    if (err instanceof CsvError) {
-      const { line, detail } = describeCsvError(err, lastEnd + 1);
-      throw new DatasetError(file, line, detail);
-    }
+    if (err instanceof CsvError)
+      throw new DatasetError(file, lines.recordLine(lastEnd), describeCsvError(err));
     throw err;
   }
   const [header, ...rows] = records;
   if (!header) throw new DatasetError(file, undefined, 'empty file (expected a header and data rows)');
+  const headerLine = lines.recordLine(0);
   const columns = header.record.map((c) => c.trim());
   const missing = [LABEL_COLUMN, TEXT_COLUMN].filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     throw new DatasetError(
       file,
-      startLine(header),
+      headerLine,
       `missing column ${missing.map((m) => `'${m}'`).join(', ')} (header has ${columns.map((c) => `'${c}'`).join(', ')})`,
     );
   }
-  if (rows.length === 0) throw new DatasetError(file, undefined, 'no data rows after the header');
+  if (rows.length === 0) throw new DatasetError(file, headerLine, 'header only: no data rows after it');
   const labelAt = columns.indexOf(LABEL_COLUMN);
   const textAt = columns.indexOf(TEXT_COLUMN);
-  return rows.map((parsed) => {
-    const { record } = parsed;
-    const line = startLine(parsed);
+  let previousEnd = header.info.bytes;
+  return rows.map(({ record, info }) => {
+    const line = lines.recordLine(previousEnd);
+    previousEnd = info.bytes;
     const label = (record[labelAt] ?? '').trim();
     const text = record[textAt] ?? '';
     if (label === '') throw new DatasetError(file, line, `empty '${LABEL_COLUMN}'`);
@@ -141,10 +154,15 @@ export function parseDataset(content: string, file: string): Example[] {
 /** Reads and validates a training CSV (UTF-8, RFC 4180), requiring at least two classes. */
 export function loadDataset(path: string): Dataset {
   const file = basename(path);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new DatasetError(file, undefined, `cannot read ${path}: ${(err as Error).message}`);
+  }
   const badLine = firstInvalidUtf8Line(bytes);
   if (badLine !== undefined) throw new DatasetError(file, badLine, 'not valid UTF-8');
-  const examples = parseDataset(bytes.toString('utf8'), file);
+  const examples = parseDataset(bytes, file);
   const labels = [...new Set(examples.map((e) => e.label))].sort();
   if (labels.length < 2) {
     throw new DatasetError(

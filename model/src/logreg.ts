@@ -16,8 +16,13 @@ export interface TrainOptions {
   sampleWeights?: Float64Array;
   /** L-BFGS iteration cap. */
   maxIterations?: number;
-  /** Stop when the largest gradient component falls below this (objective scaled per row). */
+  /**
+   * Stop when the largest gradient component falls below this; the objective is a per-row mean,
+   * as scikit-learn's lbfgs solver whose default tol is also 1e-4.
+   */
   tolerance?: number;
+  /** Start from these weights (warm start along a regularisation path). */
+  initial?: LinearModel;
   /** Called after each iteration (progress reporting). */
   onIteration?: (iteration: number, loss: number) => void;
 }
@@ -135,9 +140,13 @@ export function trainLogisticRegression(
   const dim = x.cols * k + k;
   const sw = options.sampleWeights ?? new Float64Array(x.rows).fill(1);
   const maxIter = options.maxIterations ?? 500;
-  const tol = options.tolerance ?? 1e-5;
+  const tol = options.tolerance ?? 1e-4;
   const memory = 10;
   const theta = new Float64Array(dim);
+  if (options.initial && options.initial.features === x.cols && options.initial.classes === k) {
+    theta.set(options.initial.weights);
+    theta.set(options.initial.intercepts, x.cols * k);
+  }
   let grad = new Float64Array(dim);
   let f = objective(theta, grad, x, y, k, sw, options.c);
   const sHist: Float64Array[] = [];

@@ -166,8 +166,9 @@ export function buildOnnxModel(model: TrainedModel, metadata: ModelMetadata = {}
 
 function floatsOf(t: onnx.ITensorProto): Float64Array {
   if (t.rawData && t.rawData.length > 0) {
-    const copy = t.rawData.slice();
-    return Float64Array.from(new Float32Array(copy.buffer, copy.byteOffset, copy.length / 4));
+    // A fresh copy: protobufjs hands out Buffer views whose offset may not be 4-byte aligned.
+    const copy = new Uint8Array(t.rawData);
+    return Float64Array.from(new Float32Array(copy.buffer, 0, copy.length / 4));
   }
   return Float64Array.from(t.floatData ?? []);
 }

@@ -2,7 +2,7 @@ import { fitVocabulary, toCsr, type CsrMatrix } from './features';
 import { decisionFunction, trainLogisticRegression, type LinearModel } from './logreg';
 import { argmaxRows, evaluate, type Metrics } from './metrics';
 import { classWeights, type Hyperparameters } from './pipeline';
-import { stratifiedSplit } from './split';
+import { mulberry32, shuffled } from './split';
 import { tokenize } from './text';
 
 /** The search space: every combination is fitted on the fit part and scored on validation. */
@@ -27,10 +27,11 @@ export interface Selection {
   /** Per-class logit offsets fitted on validation for the best candidate. */
   offsets: number[];
   trials: Trial[];
-  /** Validation metrics of the best candidate, before and after the offsets. */
+  /** Pooled out-of-fold metrics of the best candidate, before and after the offsets. */
   validation: { withoutOffsets: Metrics; withOffsets: Metrics };
-  validationRows: number;
-  fitRows: number;
+  folds: number;
+  /** Training rows the cross-validation ran on. */
+  rows: number;
 }
 
 /**
@@ -79,7 +80,7 @@ export function fitOffsets(logits: Float64Array, truth: Int32Array, k: number, r
   return offsets;
 }
 
-/** Cartesian product of a search space, with fixed settings filled in. */
+/** Cartesian product of a search space, with fixed settings filled in (C ascending last). */
 export function candidates(
   space: SearchSpace,
   fixed: Pick<Hyperparameters, 'ngramMax' | 'maxIterations'>,
@@ -88,16 +89,44 @@ export function candidates(
   for (const minDf of space.minDf) {
     for (const maxFeatures of space.maxFeatures) {
       for (const classWeightPower of space.classWeightPower) {
-        for (const c of space.c) out.push({ ...fixed, c, minDf, maxFeatures, classWeightPower });
+        for (const c of [...space.c].sort((a, b) => a - b)) {
+          out.push({ ...fixed, c, minDf, maxFeatures, classWeightPower });
+        }
       }
     }
   }
   return out;
 }
 
+/** Stratified fold of each row: within each class, shuffled rows are dealt round-robin. */
+export function stratifiedFolds(labels: ArrayLike<number>, folds: number, seed: number): Int32Array {
+  if (!Number.isInteger(folds) || folds < 2)
+    throw new RangeError(`folds must be an integer >= 2 (got ${folds})`);
+  const rand = mulberry32(seed);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i += 1) {
+    const c = labels[i] ?? 0;
+    const rows = byClass.get(c) ?? [];
+    rows.push(i);
+    byClass.set(c, rows);
+  }
+  const fold = new Int32Array(labels.length);
+  let dealt = 0;
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    // Continue the deal across classes so small classes do not all land in fold 0.
+    for (const i of shuffled(byClass.get(c) ?? [], rand)) {
+      fold[i] = dealt % folds;
+      dealt += 1;
+    }
+  }
+  return fold;
+}
+
 /**
- * Picks hyperparameters on a stratified validation split carved from the given (training) rows
- * only, then fits per-class offsets for the winner on the same validation rows.
+ * Picks hyperparameters by stratified k-fold cross-validation on the given (training) rows only:
+ * every candidate is scored on its pooled out-of-fold predictions, and the winner's out-of-fold
+ * logits then fit the per-class offsets. Within a fold, candidates sharing a vocabulary are
+ * fitted in turn (ascending C), each warm-started from the previous solution.
  */
 export function selectModel(
   texts: readonly string[],
@@ -105,63 +134,82 @@ export function selectModel(
   k: number,
   space: SearchSpace,
   fixed: Pick<Hyperparameters, 'ngramMax' | 'maxIterations'>,
-  options: { validationFraction: number; seed: number; log?: (message: string) => void },
+  options: { folds: number; seed: number; log?: (message: string) => void },
 ): Selection {
   const log = options.log ?? (() => undefined);
-  const split = stratifiedSplit(Array.from(y), options.validationFraction, options.seed);
   const docs = texts.map(tokenize);
-  const fitDocs = split.train.map((i) => docs[i] ?? []);
-  const valDocs = split.test.map((i) => docs[i] ?? []);
-  const yFit = Int32Array.from(split.train, (i) => y[i] ?? 0);
-  const yVal = Int32Array.from(split.test, (i) => y[i] ?? 0);
+  const fold = stratifiedFolds(y, options.folds, options.seed);
   const all = candidates(space, fixed);
-  const trials: Trial[] = [];
-  const logitsOf = new Map<Hyperparameters, Float64Array>();
-  // Candidates sharing a vocabulary reuse its matrices.
-  const matrices = new Map<string, { fit: CsrMatrix; val: CsrMatrix }>();
-  all.forEach((hp, n) => {
-    const key = `${hp.minDf}/${hp.maxFeatures}`;
-    let mats = matrices.get(key);
-    if (!mats) {
-      const vocab = fitVocabulary(fitDocs, {
-        minDf: hp.minDf,
-        maxFeatures: hp.maxFeatures,
-        ngramMax: hp.ngramMax,
+  const oof = all.map(() => new Float64Array(y.length * k));
+  for (let f = 0; f < options.folds; f += 1) {
+    const fitRows: number[] = [];
+    const valRows: number[] = [];
+    fold.forEach((g, i) => (g === f ? valRows : fitRows).push(i));
+    const fitDocs = fitRows.map((i) => docs[i] ?? []);
+    const valDocs = valRows.map((i) => docs[i] ?? []);
+    const yFit = Int32Array.from(fitRows, (i) => y[i] ?? 0);
+    const matrices = new Map<string, { fit: CsrMatrix; val: CsrMatrix }>();
+    let previous: { hp: Hyperparameters; model: LinearModel } | undefined;
+    all.forEach((hp, n) => {
+      const key = `${hp.minDf}/${hp.maxFeatures}`;
+      let mats = matrices.get(key);
+      if (!mats) {
+        const vocab = fitVocabulary(fitDocs, {
+          minDf: hp.minDf,
+          maxFeatures: hp.maxFeatures,
+          ngramMax: hp.ngramMax,
+        });
+        mats = { fit: toCsr(fitDocs, vocab, hp.ngramMax), val: toCsr(valDocs, vocab, hp.ngramMax) };
+        matrices.set(key, mats);
+      }
+      // Any earlier fit on the same vocabulary is a far better start than zeros.
+      const warm =
+        previous && previous.hp.minDf === hp.minDf && previous.hp.maxFeatures === hp.maxFeatures
+          ? previous.model
+          : undefined;
+      const perClass = classWeights(yFit, k, hp.classWeightPower);
+      const started = Date.now();
+      const model = trainLogisticRegression(mats.fit, yFit, k, {
+        c: hp.c,
+        sampleWeights: Float64Array.from(yFit, (c) => perClass[c] ?? 1),
+        maxIterations: hp.maxIterations,
+        initial: warm,
       });
-      mats = { fit: toCsr(fitDocs, vocab, hp.ngramMax), val: toCsr(valDocs, vocab, hp.ngramMax) };
-      matrices.set(key, mats);
-    }
-    const perClass = classWeights(yFit, k, hp.classWeightPower);
-    const started = Date.now();
-    const model: LinearModel = trainLogisticRegression(mats.fit, yFit, k, {
-      c: hp.c,
-      sampleWeights: Float64Array.from(yFit, (c) => perClass[c] ?? 1),
-      maxIterations: hp.maxIterations,
+      previous = { hp, model };
+      const z = decisionFunction(mats.val, model);
+      const target = oof[n] ?? new Float64Array();
+      valRows.forEach((row, r) => target.set(z.subarray(r * k, (r + 1) * k), row * k));
+      log(
+        `fold ${f + 1}/${options.folds} candidate ${n + 1}/${all.length} ${describe(hp)} ` +
+          `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
     });
-    const z = decisionFunction(mats.val, model);
-    const m = evaluate(yVal, argmaxRows(z, k), k);
-    const trial = { hyperparameters: hp, accuracy: m.accuracy, macroF1: m.macroF1, score: selectionScore(m) };
-    trials.push(trial);
-    logitsOf.set(hp, z);
+  }
+  const trials: Trial[] = all.map((hp, n) => {
+    const m = evaluate(y, argmaxRows(oof[n] ?? new Float64Array(), k), k);
     log(
-      `candidate ${n + 1}/${all.length} C=${hp.c} minDf=${hp.minDf} maxFeatures=${hp.maxFeatures} ` +
-        `classWeightPower=${hp.classWeightPower}: accuracy ${m.accuracy.toFixed(4)}, macro-F1 ` +
-        `${m.macroF1.toFixed(4)} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      `cross-validated ${describe(hp)}: accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macroF1.toFixed(4)}`,
     );
+    return { hyperparameters: hp, accuracy: m.accuracy, macroF1: m.macroF1, score: selectionScore(m) };
   });
-  const winner = trials.reduce((a, b) => (b.score > a.score ? b : a));
-  const z = logitsOf.get(winner.hyperparameters) ?? new Float64Array();
-  const offsets = fitOffsets(z, yVal, k);
+  const bestAt = trials.reduce((best, t, i) => (t.score > (trials[best]?.score ?? -1) ? i : best), 0);
+  const z = oof[bestAt] ?? new Float64Array();
+  const offsets = fitOffsets(z, y, k);
   const shifted = Float64Array.from(z, (v, i) => v + (offsets[i % k] ?? 0));
   return {
-    best: winner.hyperparameters,
+    best: all[bestAt] ?? (all[0] as Hyperparameters),
     offsets,
     trials,
     validation: {
-      withoutOffsets: evaluate(yVal, argmaxRows(z, k), k),
-      withOffsets: evaluate(yVal, argmaxRows(shifted, k), k),
+      withoutOffsets: evaluate(y, argmaxRows(z, k), k),
+      withOffsets: evaluate(y, argmaxRows(shifted, k), k),
     },
-    validationRows: split.test.length,
-    fitRows: split.train.length,
+    folds: options.folds,
+    rows: y.length,
   };
+}
+
+/** One-line description of a candidate for progress logs. */
+export function describe(hp: Hyperparameters): string {
+  return `C=${hp.c} minDf=${hp.minDf} maxFeatures=${hp.maxFeatures} classWeightPower=${hp.classWeightPower}`;
 }

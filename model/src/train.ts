@@ -17,8 +17,8 @@ export const CARD_FILE = 'model-card.json';
 export interface TrainingSettings {
   /** Held-out fraction for the reported metrics (stratified). */
   testFraction: number;
-  /** Fraction of the training part carved out for validation (model selection). */
-  validationFraction: number;
+  /** Cross-validation folds over the training part (model selection). */
+  folds: number;
   seed: number;
   space: SearchSpace;
   ngramMax: 1 | 2;
@@ -28,7 +28,7 @@ export interface TrainingSettings {
 /** The defaults `npm run train` uses: the 80/20 split and the search space of the committed model. */
 export const DEFAULT_TRAINING: TrainingSettings = {
   testFraction: 0.2,
-  validationFraction: 0.2,
+  folds: 3,
   seed: 42,
   space: { c: [1, 2, 4], minDf: [2], maxFeatures: [20000], classWeightPower: [0, 0.3, 0.5] },
   ngramMax: 2,
@@ -56,7 +56,7 @@ export interface ModelCard {
     seed: number;
     trainRows: number;
     testRows: number;
-    validation: { fraction: number; seed: number; fitRows: number; validationRows: number };
+    validation: { method: string; folds: number; seed: number; rows: number };
   };
   heldOut: {
     note: string;
@@ -68,7 +68,7 @@ export interface ModelCard {
     majorityClassAccuracy: number;
     classroomBaseline: { accuracy: number; macroF1: number };
   };
-  validation: {
+  crossValidation: {
     accuracy: number;
     macroF1: number;
     accuracyBeforeOffsets: number;
@@ -133,7 +133,7 @@ export function runTraining(
     k,
     settings.space,
     { ngramMax: settings.ngramMax, maxIterations: settings.maxIterations },
-    { validationFraction: settings.validationFraction, seed: settings.seed, log },
+    { folds: settings.folds, seed: settings.seed, log },
   );
   const hp = selection.best;
   log(
@@ -198,15 +198,15 @@ export function runTraining(
       trainRows: train.length,
       testRows: test.length,
       validation: {
-        fraction: settings.validationFraction,
+        method: 'stratified k-fold cross-validation on the training part only (test part never seen)',
+        folds: selection.folds,
         seed: settings.seed,
-        fitRows: selection.fitRows,
-        validationRows: selection.validationRows,
+        rows: selection.rows,
       },
     },
     heldOut: {
       note:
-        'Model-selection run: hyperparameters and offsets chosen on validation rows carved from the training part, ' +
+        'Model-selection run: hyperparameters and offsets chosen by cross-validation on the training part, ' +
         'model fitted on the training part, scored once on the untouched test part. The shipped model is then refitted on all rows.',
       accuracy: round4(heldOut.accuracy),
       macroF1: round4(heldOut.macroF1),
@@ -216,7 +216,7 @@ export function runTraining(
       majorityClassAccuracy: round4((testCounts[majority] ?? 0) / test.length),
       classroomBaseline: { accuracy: 0.348, macroF1: 0.176 },
     },
-    validation: {
+    crossValidation: {
       accuracy: round4(selection.validation.withOffsets.accuracy),
       macroF1: round4(selection.validation.withOffsets.macroF1),
       accuracyBeforeOffsets: round4(selection.validation.withoutOffsets.accuracy),
