@@ -185,8 +185,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     c.set('requestId', requestId);
     c.header(REQUEST_ID_HEADER, requestId);
     c.header(API_VERSION_HEADER, variant);
-    if (!isAccepting()) c.header('Connection', 'close');
     await next();
+    // Checked after the handler: a request that began before SIGTERM may finish during the drain.
+    if (!isAccepting()) c.header('Connection', 'close');
     const seconds = (performance.now() - started) / 1000;
     const status = c.res.status;
     metrics.observeRequest(c.req.method, routePath(c, -1), status, seconds);

@@ -87,7 +87,6 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (!accepting) return;
     accepting = false;
-    logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'draining');
     const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     const deadline = setTimeout(() => {
       logger.error(
@@ -97,6 +96,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
       exit(1);
     }, SHUTDOWN_GRACE_MS);
+    // Stops listening at once; the callback runs when the last connection has closed.
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
         exit(0);
       });
     });
+    logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'draining');
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
