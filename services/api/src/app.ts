@@ -174,8 +174,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   });
   const app = new OpenAPIHono<AppEnv>();
 
-  const fail = (c: Context<AppEnv>, status: 400 | 404 | 405 | 413 | 415 | 422 | 500, body: ApiError) =>
-    c.json(body, status);
+  // The request id in the body too, as in the gateway's own errors: clients quote it in support requests.
+  const fail = (c: Context<AppEnv>, status: 400 | 404 | 405 | 413 | 415 | 422 | 500, { error }: ApiError) =>
+    c.json({ error: { ...error, requestId: c.get('requestId') } }, status);
 
   // One middleware for request id, version header, metrics and the access log: one timer, one log line.
   app.use(async (c, next) => {

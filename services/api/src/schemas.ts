@@ -24,12 +24,12 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'internal_error';
 
-/** The body of every error response. */
+/** What went wrong; the app adds the request id to make the response body (see ErrorResponse). */
 export interface ApiError {
   error: { code: ErrorCode; message: string; field: string | null };
 }
 
-/** Builds the JSON error body. */
+/** Builds an error (code, message, and the field it is about, or null). */
 export function apiError(code: ErrorCode, message: string, field: string | null = null): ApiError {
   return { error: { code, message, field } };
 }
@@ -142,6 +142,10 @@ export const ErrorResponse = z
       code: z.string().openapi({ example: 'missing_field' }),
       message: z.string().openapi({ example: 'sentence is required' }),
       field: z.string().nullable().openapi({ example: 'sentence' }),
+      requestId: z.string().openapi({
+        description:
+          'The X-Request-ID of the request, as in the response header, the access log and nginx errors.',
+      }),
     }),
   })
   .openapi('Error');

@@ -31,7 +31,7 @@ interface BatchBody {
   predictions: PredictionBody[];
 }
 interface ErrorBody {
-  error: { code: string; message: string; field: string | null };
+  error: { code: string; message: string; field: string | null; requestId: string };
 }
 interface SchemaObject {
   description?: string;
@@ -413,7 +413,14 @@ describe.each(API_VARIANTS())(
       expect(res.headers.get(REQUEST_ID_HEADER)).toMatch(UUID);
       if (bad.allow) expect(res.headers.get('allow')).toBe(bad.allow);
       const body = await json<ErrorBody>(res);
-      expect(body).toEqual({ error: { code: bad.code, message: expect.any(String), field: bad.field } });
+      expect(body).toEqual({
+        error: {
+          code: bad.code,
+          message: expect.any(String),
+          field: bad.field,
+          requestId: res.headers.get(REQUEST_ID_HEADER),
+        },
+      });
       expect(body.error.message.length).toBeGreaterThan(5);
     });
 
@@ -472,7 +479,12 @@ describe('an unexpected classifier failure', () => {
     expect(res.headers.get(REQUEST_ID_HEADER)).toBe('trace-500');
     const text = await res.text();
     expect(JSON.parse(text)).toEqual({
-      error: { code: 'internal_error', message: 'internal server error', field: null },
+      error: {
+        code: 'internal_error',
+        message: 'internal server error',
+        field: null,
+        requestId: 'trace-500',
+      },
     });
     expect(text).not.toMatch(/secret|onnx|exploded/);
     const errorLine = lines.map((l) => JSON.parse(l)).find((e) => e.level === 50);
@@ -536,7 +548,7 @@ describe('health, readiness, docs', () => {
       } else {
         expect(prediction.properties.probabilities).toBeUndefined();
       }
-      expect(schemas.Error!.properties.error!.required).toEqual(['code', 'message', 'field']);
+      expect(schemas.Error!.properties.error!.required).toEqual(['code', 'message', 'field', 'requestId']);
     },
   );
 

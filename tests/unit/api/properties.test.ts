@@ -38,7 +38,12 @@ async function assertWellFormed(
   const json = (await res.json()) as { prediction?: unknown; predictions?: unknown };
   if (res.status >= 400) {
     expect(json).toEqual({
-      error: { code: expect.any(String), message: expect.any(String), field: expect.anything() },
+      error: {
+        code: expect.any(String),
+        message: expect.any(String),
+        field: expect.anything(),
+        requestId: res.headers.get('x-request-id'),
+      },
     });
   } else {
     expect(typeof (json.prediction ?? json.predictions)).not.toBe('undefined');
