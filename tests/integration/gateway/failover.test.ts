@@ -6,6 +6,9 @@ import type { LocalStack, ReplicaHandle } from '../../../deployments/local/stack
 import { pollUntil } from '../../../deployments/local/readiness';
 import { type Prediction, keepAliveAgent, predict, runPool, startTestStack, tally } from './helpers';
 
+// The project-level testTimeout is not applied by jest 30; real processes need more than 5 s.
+jest.setTimeout(60_000);
+
 let stack: LocalStack;
 
 beforeAll(async () => {

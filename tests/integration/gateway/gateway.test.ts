@@ -19,6 +19,9 @@ import {
   tally,
 } from './helpers';
 
+// The project-level testTimeout is not applied by jest 30; real processes need more than 5 s.
+jest.setTimeout(60_000);
+
 let stack: LocalStack;
 
 beforeAll(async () => {

@@ -11,6 +11,9 @@ const RATE = 1;
 const BURST = 5;
 const BURST_SIZE = 20;
 
+// The project-level testTimeout is not applied by jest 30; real processes need more than 5 s.
+jest.setTimeout(60_000);
+
 let stack: LocalStack;
 
 beforeAll(async () => {
