@@ -77,7 +77,8 @@ export function metricsLineRegex(settings: GatewayMetricsSettings): string {
   if (!METRICS_LOG.format.startsWith('status=$status request_time=$request_time request_uri=')) {
     throw new Error('METRICS_LOG.format and metricsLineRegex are out of step');
   }
-  return `${literal(settings.syslogTag)}: ${fields}`;
+  // Lines start with the fields in a file, or after `<tag>: ` in a syslog message.
+  return `(?:^|${literal(settings.syslogTag)}: )${fields}`;
 }
 
 /** Renders the mtail program: `gateway_http_requests_total{route,status}` and a duration histogram by route. */
@@ -120,15 +121,20 @@ export interface MtailProcessOptions {
   /** Address of the /metrics HTTP listener. */
   readonly httpAddress: string;
   readonly httpPort: number;
-  /** `host:port` of the UDP syslog listener nginx sends to. */
-  readonly syslogListen: string;
+  /** The metrics log file to tail (the tested transport), or… */
+  readonly logPath?: string;
+  /** …`host:port` of a UDP syslog listener nginx sends to. Exactly one of the two. */
+  readonly syslogListen?: string;
 }
 
 /** Arguments of `mtail` (the Debian binary and the image's entrypoint take the same flags). */
 export function mtailArgs(o: MtailProcessOptions): string[] {
+  if ((o.logPath === undefined) === (o.syslogListen === undefined)) {
+    throw new Error('mtailArgs needs exactly one of logPath and syslogListen');
+  }
   return [
     `--progs=${o.progsDir}`,
-    `--logs=udp://${o.syslogListen}`,
+    `--logs=${o.logPath ?? `udp://${o.syslogListen}`}`,
     `--address=${o.httpAddress}`,
     `--port=${o.httpPort}`,
     // The `prog` label would only repeat the program's file name on every series.

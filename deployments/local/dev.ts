@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { localMonitoring } from '../monitoring/local';
 import type { NginxSettingsInput } from '../nginx/settings';
 import { NginxNotFoundError } from './nginx';
 import { type LocalStack, REPO_ROOT, type StackComponent, startLocalStack } from './stack';
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
   };
   const dir = path.resolve(values.dir ?? path.join(REPO_ROOT, '.stack'));
   console.log(`Starting the local stack in ${dir} ...`);
+  // Monitoring (mtail, nginx exporter, Alertmanager, Prometheus) when installed; nginx writes mtail's log.
+  const monitoring = await localMonitoring({ dir });
   const stack = await startLocalStack({
     dir,
     ports: {
@@ -110,9 +113,12 @@ async function main(): Promise<void> {
       status: integerOption('--status-port', values['status-port'] ?? env.STATUS_PORT, 1, 65535),
     },
     v1Replicas: integerOption('--v1-replicas', values['v1-replicas'], 1, 32),
-    nginx: Object.fromEntries(Object.entries(nginx).filter(([, v]) => v !== undefined)) as NginxSettingsInput,
+    nginx: {
+      ...(Object.fromEntries(Object.entries(nginx).filter(([, v]) => v !== undefined)) as NginxSettingsInput),
+      ...monitoring.nginx,
+    },
     apiLogLevel: env.LOG_LEVEL ?? 'info',
-    components: COMPONENTS,
+    components: [...COMPONENTS, monitoring.component],
   });
 
   let stopping = false;

@@ -497,10 +497,16 @@ export function statusServer(s: NginxSettings): NginxNode {
   );
 }
 
-/** One short line per request to mtail over syslog: the gateway's per-status metrics (off when null). */
+/** One short line per request for mtail (a file, or syslog): the gateway's per-status metrics; off when null. */
 export function metricsAccessLog(s: NginxSettings): NginxNode[] {
   if (s.metricsLog === null) {
     return [];
+  }
+  if ('path' in s.metricsLog) {
+    return [
+      directive('log_format', METRICS_LOG.formatName, template(METRICS_LOG.format)),
+      directive('access_log', quote(s.metricsLog.path, 'metricsLog.path'), METRICS_LOG.formatName),
+    ];
   }
   const target = `syslog:server=${s.metricsLog.syslogServer},tag=${s.metricsLog.tag},nohostname`;
   return [

@@ -249,9 +249,12 @@ function canaryPercent(value: unknown, field: string): string | undefined {
 }
 
 function metricsLog(value: unknown, field: string): string | undefined {
-  const v = value as { syslogServer?: unknown; tag?: unknown };
+  const v = value as { path?: unknown; syslogServer?: unknown; tag?: unknown };
   if (typeof value !== 'object' || value === null) {
-    return `${field} must be null or { syslogServer, tag } (got ${show(value)})`;
+    return `${field} must be null, { path } or { syslogServer, tag } (got ${show(value)})`;
+  }
+  if ('path' in v) {
+    return absolutePath(v.path, `${field}.path`);
   }
   return (
     matches(RULES.upstream)(v.syslogServer, `${field}.syslogServer`) ??

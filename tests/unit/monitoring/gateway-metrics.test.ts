@@ -22,18 +22,25 @@ describe('renderMtailProgram', () => {
     expect(program).toMatch(/otherwise \{\n\s+gateway_http_requests_total\["other"\]\[\$status\]\+\+/);
   });
 
-  test('only lines carrying the syslog tag are counted', () => {
+  test('lines count from a file (fields first) or from syslog (after the tag)', () => {
     const custom = renderMtailProgram(resolveGatewayMetricsSettings({ syslogTag: 'edge_1' }));
     expect(custom).toContain(
-      '/edge_1: status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=/ {',
+      '/(?:^|edge_1: )status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=/ {',
     );
   });
 
-  test('the line regex matches what nginx logs with METRICS_LOG.format', () => {
+  test.each([
+    ['a file line', ''],
+    ['a syslog message', '<190>Nov 23 17:51:52 sg_gateway: '],
+  ])('the line regex matches %s written with METRICS_LOG.format', (_name, prefix) => {
     const settings = resolveGatewayMetricsSettings();
-    const line = `<190>Nov 23 17:51:52 sg_gateway: ${METRICS_LOG.format.replace('$status', '429').replace('$request_time', '0.000').replace('$request_uri', '/predict?x=1')}`;
-    const match = new RegExp(metricsLineRegex(settings).replace(/\(\?P</g, '(?<')).exec(line);
-    expect(match?.groups).toEqual({ status: '429', seconds: '0.000' });
+    const fields = METRICS_LOG.format
+      .replace('$status', '429')
+      .replace('$request_time', '0.000')
+      .replace('$request_uri', '/predict?x=1');
+    const regex = new RegExp(metricsLineRegex(settings).replace(/\(\?P</g, '(?<'));
+    expect(regex.exec(`${prefix}${fields}`)?.groups).toEqual({ status: '429', seconds: '0.000' });
+    expect(regex.exec(`<190>Nov 23 17:51:52 other_tag: ${fields}`)).toBeNull();
   });
 
   test('braces balance and the file opens with a generated-by header', () => {
@@ -42,20 +49,32 @@ describe('renderMtailProgram', () => {
   });
 });
 
-test('mtailArgs reads syslog over UDP and serves /metrics on the given address', () => {
+test('mtailArgs tails the metrics log file and serves /metrics on the given address', () => {
   expect(
     mtailArgs({
       progsDir: '/etc/mtail',
       httpAddress: '0.0.0.0',
       httpPort: 3903,
-      syslogListen: '0.0.0.0:5140',
+      logPath: '/var/log/m/metrics.log',
     }),
   ).toEqual([
     '--progs=/etc/mtail',
-    '--logs=udp://0.0.0.0:5140',
+    '--logs=/var/log/m/metrics.log',
     '--address=0.0.0.0',
     '--port=3903',
     '--emit_prog_label=false',
     '--logtostderr',
   ]);
+});
+
+test('mtailArgs can listen for syslog instead, and needs exactly one source', () => {
+  expect(
+    mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1, syslogListen: '0.0.0.0:5140' }),
+  ).toContain('--logs=udp://0.0.0.0:5140');
+  expect(() => mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1 })).toThrow(
+    /exactly one of logPath and syslogListen/,
+  );
+  expect(() =>
+    mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1, logPath: '/l', syslogListen: 'h:1' }),
+  ).toThrow(/exactly one of logPath and syslogListen/);
 });

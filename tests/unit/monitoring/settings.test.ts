@@ -293,6 +293,7 @@ describe('resolveGatewayMetricsSettings', () => {
     ],
     ['a tag nginx rejects', { syslogTag: 'sg-gateway' }, /^syslogTag must be letters, digits or _/],
     ['a syslog server without port', { syslogServer: 'mtail' }, /^syslogServer must be host:port/],
+    ['a relative log path', { logPath: 'metrics.log' }, /^logPath must be an absolute path/],
   ])('rejects %s', (_name, options, error) => {
     expect(() => resolveGatewayMetricsSettings(options)).toThrow(error);
   });
