@@ -62,10 +62,12 @@ export interface NginxSettings {
   /** JSON access log path (`/dev/stdout` in Docker); null turns it off. */
   readonly accessLog: string | null;
   /**
-   * Also send one line per request over syslog (UDP) to mtail, which exports per-status gateway
-   * metrics (see deployments/gateway-metrics). `syslogServer` is `host:port`. Default null (off).
+   * Also write one line per request for mtail, which exports per-status gateway metrics (see
+   * deployments/gateway-metrics): to a file mtail tails (`path`), or over syslog/UDP to mtail
+   * (`syslogServer` is `host:port`). Default null (off).
    */
-  readonly metricsLog: { readonly syslogServer: string; readonly tag: string } | null;
+  readonly metricsLog:
+    { readonly path: string } | { readonly syslogServer: string; readonly tag: string } | null;
   /** Directory holding nginx's client-body/proxy temp directories (must be writable by the workers). */
   readonly tempDir: string;
   /** Idle keep-alive connections kept per worker to each upstream group. Default 32. */
