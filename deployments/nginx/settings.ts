@@ -72,7 +72,7 @@ export interface NginxSettings {
   readonly tempDir: string;
   /** Idle keep-alive connections kept per worker to each upstream group. Default 32. */
   readonly upstreamKeepalive: number;
-  /** Idle upstream connection lifetime; below the API's keep-alive timeout (Node: 5 s) to avoid reuse races. */
+  /** Idle upstream connection lifetime; keep it below the API's keep-alive timeout so nginx closes first. */
   readonly upstreamKeepaliveTimeoutSeconds: number;
   /** Failures within `upstreamFailTimeoutSeconds` that take a replica out of rotation. Default 2. */
   readonly upstreamMaxFails: number;
