@@ -5,7 +5,7 @@ import { Credentials } from './infra/credentials';
 import { Gateway } from './infra/gateway';
 import { Monitoring } from './infra/monitoring';
 import { Network } from './infra/network';
-import { loadSettings } from './infra/settings';
+import { ALERT_SECRETS_DIR, loadSettings } from './infra/settings';
 import { TlsMaterial } from './infra/tls';
 
 const settings = loadSettings(new pulumi.Config(), pulumi.getStack());
@@ -42,6 +42,9 @@ const monitoring = new Monitoring(`${name}-monitoring`, {
   ports: settings.hostPorts,
   grafanaPassword: credentials.grafanaPassword,
   stackLabel: name,
+  alertReceivers: settings.alertReceivers,
+  alertSecretFiles: settings.alertSecretFiles,
+  alertSecretsDir: ALERT_SECRETS_DIR,
 });
 
 const gateway = new Gateway(

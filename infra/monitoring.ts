@@ -9,6 +9,7 @@ import {
   type RenderedFile,
 } from '../deployments/monitoring/files';
 import { PORTS, SERVICE } from '../deployments/names';
+import type { AlertReceiverOptions } from '../deployments/alertmanager/settings';
 import type { ApiTarget } from '../deployments/prometheus/settings';
 import { hardening, logging, pinnedImage, publicHost } from './docker-common';
 
@@ -30,6 +31,12 @@ export interface MonitoringArgs {
   grafanaPassword: pulumi.Input<string>;
   /** `stack` label on every alert, so alerts from two stacks can be told apart. */
   stackLabel: string;
+  /** Alertmanager receivers (default none: alerts stay visible in its UI and API). */
+  alertReceivers?: readonly AlertReceiverOptions[];
+  /** Receivers' credential files (secret): name -> content, uploaded under `alertSecretsDir`. */
+  alertSecretFiles?: pulumi.Input<Record<string, string>>;
+  /** Directory of `alertSecretFiles` in the Alertmanager container. */
+  alertSecretsDir?: string;
 }
 
 /** Where the rendered files live in the containers: `/etc/<relative path>`, the images' own layout. */
@@ -39,6 +46,8 @@ const containerPath = (relative: string) => `${CONFIG_ROOT}/${relative}`;
 export const GRAFANA_PASSWORD_FILE = '/etc/grafana/secrets/admin-password';
 /** uid the Grafana image runs as. */
 const GRAFANA_UID = '472';
+/** uid of `nobody`, which the Prometheus and Alertmanager images run as. */
+const NOBODY_UID = '65534';
 
 /** Backend address of the nginx exporter; the Gateway gives its exporter this alias. */
 export const NGINX_EXPORTER_ADDRESS = `${SERVICE.nginxExporter}:${PORTS.nginxExporter}`;
@@ -47,7 +56,7 @@ export const GATEWAY_METRICS_SYSLOG = `${SERVICE.gatewayMetrics}:${PORTS.gateway
 
 /** Monitoring settings of the Docker deployment: container aliases as targets, config under /etc. */
 export function dockerMonitoringSettings(
-  args: Pick<MonitoringArgs, 'apiTargets' | 'stackLabel'>,
+  args: Pick<MonitoringArgs, 'apiTargets' | 'stackLabel' | 'alertReceivers'>,
 ): MonitoringSettings {
   return resolveMonitoringSettings({
     prometheus: {
@@ -66,6 +75,7 @@ export function dockerMonitoringSettings(
       // Outside /var/lib/grafana: that is the data volume, and the dashboards are config, not data.
       dashboardsPath: containerPath(MONITORING_FILES.grafanaDashboardsDir),
     },
+    alertmanager: { receivers: args.alertReceivers ?? [] },
     gatewayMetrics: { syslogServer: GATEWAY_METRICS_SYSLOG },
   });
 }
@@ -83,6 +93,28 @@ function assertAllPlaced(files: readonly RenderedFile[], dirs: readonly string[]
   if (stray.length > 0) {
     throw new Error(`rendered monitoring files with no container: ${stray.map((f) => f.path).join(', ')}`);
   }
+}
+
+/** Alertmanager's rendered config plus the receivers' credential files (secret, readable by nobody only). */
+function alertmanagerUploads(
+  files: readonly RenderedFile[],
+  dir: string,
+  args: Pick<MonitoringArgs, 'alertSecretFiles' | 'alertSecretsDir'>,
+): pulumi.Input<docker.types.input.ContainerUpload[]> {
+  const rendered = uploadsUnder(files, dir);
+  if (args.alertSecretFiles === undefined) return rendered;
+  const secretsDir = args.alertSecretsDir ?? containerPath(`${dir}/secrets`);
+  return pulumi.secret(args.alertSecretFiles).apply((secretFiles) => [
+    ...rendered,
+    ...Object.keys(secretFiles)
+      .sort()
+      .map((name) => ({
+        file: `${secretsDir}/${name}`,
+        content: secretFiles[name]!,
+        owner: NOBODY_UID,
+        permissions: '0400',
+      })),
+  ]);
 }
 
 const readiness = (port: number, path: string) => ({
@@ -180,7 +212,7 @@ export class Monitoring extends pulumi.ComponentResource {
           // A single instance: no gossip port to open.
           '--cluster.listen-address=',
         ],
-        uploads: uploadsUnder(this.files, dirs.alertmanager),
+        uploads: alertmanagerUploads(this.files, dirs.alertmanager, args),
         volumes: [{ volumeName: alertmanagerData.name, containerPath: '/alertmanager' }],
         ports: ui(PORTS.alertmanager, args.ports.alertmanager),
         networksAdvanced: [edge(SERVICE.alertmanager)],

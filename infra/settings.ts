@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import * as pulumi from '@pulumi/pulumi';
+import { resolveAlertmanagerSettings, type AlertReceiverOptions } from '../deployments/alertmanager/settings';
 import { assertHtpasswdUser, MIN_PASSWORD_LENGTH } from '../deployments/nginx/htpasswd';
 
 /** Host ports published on the bind address; nothing else is published. */
@@ -53,7 +54,17 @@ export interface StackSettings {
   apiMemoryMb: number;
   /** Upstream images (see {@link ImageVersions}). */
   images: ImageVersions;
+  /** Alertmanager receivers (webhook, e-mail); none by default: alerts stay visible in its UI and API. */
+  alertReceivers: readonly AlertReceiverOptions[];
+  /**
+   * Credential files for the receivers (secret): file name -> content, mounted under
+   * {@link ALERT_SECRETS_DIR}, where `bearerTokenFile` / `authPasswordFile` point.
+   */
+  alertSecretFiles: pulumi.Output<Record<string, string>> | undefined;
 }
+
+/** Where the Alertmanager container receives `alertSecretFiles`. */
+export const ALERT_SECRETS_DIR = '/etc/alertmanager/secrets';
 
 /** Unvalidated settings as read from config: every field optional, nothing resolved. */
 export type PartialStackSettings = Partial<Omit<StackSettings, 'hostPorts' | 'images'>> & {
@@ -66,25 +77,33 @@ export type PartialStackSettings = Partial<Omit<StackSettings, 'hostPorts' | 'im
  * (nginx 1.22.1, prometheus/promtool 2.42, prometheus-nginx-exporter 0.11, alertmanager 0.25,
  * mtail 3.0.0~rc50), so rendered configs stick to directives and fields valid in both.
  */
-export const DEFAULTS: Readonly<Omit<StackSettings, 'namePrefix' | 'apiPassword'>> = Object.freeze({
-  replicas: 3,
-  hostPorts: Object.freeze({ https: 8443, http: 8080, grafana: 3000, prometheus: 9090, alertmanager: 9093 }),
-  bindAddress: '127.0.0.1',
-  rateLimitPerSecond: 10,
-  rateLimitBurst: 20,
-  canaryPercent: 0,
-  apiUser: 'api',
-  serverNames: Object.freeze([]),
-  apiMemoryMb: 256,
-  images: Object.freeze({
-    nginx: 'nginx:1.28.0-alpine',
-    nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
-    prometheus: 'prom/prometheus:v3.5.0',
-    alertmanager: 'prom/alertmanager:v0.28.1',
-    grafana: 'grafana/grafana:12.0.2',
-    gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
-  }),
-});
+export const DEFAULTS: Readonly<Omit<StackSettings, 'namePrefix' | 'apiPassword' | 'alertSecretFiles'>> =
+  Object.freeze({
+    replicas: 3,
+    hostPorts: Object.freeze({
+      https: 8443,
+      http: 8080,
+      grafana: 3000,
+      prometheus: 9090,
+      alertmanager: 9093,
+    }),
+    bindAddress: '127.0.0.1',
+    rateLimitPerSecond: 10,
+    rateLimitBurst: 20,
+    canaryPercent: 0,
+    apiUser: 'api',
+    serverNames: Object.freeze([]),
+    apiMemoryMb: 256,
+    images: Object.freeze({
+      nginx: 'nginx:1.28.0-alpine',
+      nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
+      prometheus: 'prom/prometheus:v3.5.0',
+      alertmanager: 'prom/alertmanager:v0.28.1',
+      grafana: 'grafana/grafana:12.0.2',
+      gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
+    }),
+    alertReceivers: Object.freeze([]),
+  });
 
 /**
  * Config keys, as written in `Pulumi.<stack>.yaml` without the project prefix. Error messages
@@ -116,6 +135,8 @@ export const CONFIG_KEYS = {
     grafana: 'grafanaImage',
     gatewayMetrics: 'gatewayMetricsImage',
   },
+  alertReceivers: 'alertReceivers',
+  alertSecretFiles: 'alertSecretFiles',
 } as const;
 
 /** Thrown for an invalid setting; the message names the config key and the rule. */
@@ -133,6 +154,8 @@ export class SettingsError extends Error {
 const MAX_REPLICAS = 16;
 /** A safe Docker object name prefix: lower-case, digits, dashes; short enough for every suffix. */
 const NAME_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+/** A file name under ALERT_SECRETS_DIR. */
+const SECRET_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** `repo[:tag][@sha256:digest]`; the tag-or-digest requirement is checked separately. */
 const IMAGE_REF =
@@ -237,6 +260,40 @@ export function resolveSettings(partial: PartialStackSettings): StackSettings {
     throw new SettingsError(CONFIG_KEYS.serverNames, 'must not repeat a name', serverNames);
   }
 
+  const alertReceivers = [...(partial.alertReceivers ?? DEFAULTS.alertReceivers)];
+  try {
+    resolveAlertmanagerSettings({ receivers: alertReceivers });
+  } catch (error) {
+    throw new SettingsError(
+      CONFIG_KEYS.alertReceivers,
+      `is invalid: ${(error as Error).message}`,
+      alertReceivers,
+    );
+  }
+  const credentialFiles = alertReceivers.flatMap((r, i) => {
+    const [field, file] =
+      r.kind === 'webhook'
+        ? ['bearerTokenFile', r.bearerTokenFile]
+        : ['authPasswordFile', r.authPasswordFile];
+    if (file === undefined) return [];
+    const name = file.slice(ALERT_SECRETS_DIR.length + 1);
+    if (!file.startsWith(`${ALERT_SECRETS_DIR}/`) || !SECRET_FILE_NAME.test(name)) {
+      throw new SettingsError(
+        `${CONFIG_KEYS.alertReceivers}[${i}].${field}`,
+        `must be ${ALERT_SECRETS_DIR}/<name>, <name> being a key of ${CONFIG_KEYS.alertSecretFiles}`,
+        file,
+      );
+    }
+    return [name];
+  });
+  if (credentialFiles.length > 0 && partial.alertSecretFiles === undefined) {
+    throw new SettingsError(
+      CONFIG_KEYS.alertSecretFiles,
+      `must provide the receivers' credential files (set it with --secret)`,
+      credentialFiles,
+    );
+  }
+
   const resolvedImages = {} as ImageVersions;
   for (const field of Object.keys(images) as (keyof ImageVersions)[]) {
     resolvedImages[field] = imageRef(CONFIG_KEYS.images[field], images[field]);
@@ -265,7 +322,34 @@ export function resolveSettings(partial: PartialStackSettings): StackSettings {
     serverNames: serverNames as string[],
     apiMemoryMb: integerIn(CONFIG_KEYS.apiMemoryMb, partial.apiMemoryMb ?? DEFAULTS.apiMemoryMb, 64, 8192),
     images: resolvedImages,
+    alertReceivers,
+    alertSecretFiles: partial.alertSecretFiles?.apply((files) => checkSecretFiles(files, credentialFiles)),
   };
+}
+
+/** Validates the receivers' credential files by name only: their contents never reach a message. */
+function checkSecretFiles(
+  files: Record<string, string>,
+  required: readonly string[],
+): Record<string, string> {
+  const key = CONFIG_KEYS.alertSecretFiles;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) {
+    throw new Error(`${key} must be a map of file name to content`);
+  }
+  for (const [name, content] of Object.entries(files)) {
+    if (!SECRET_FILE_NAME.test(name) || typeof content !== 'string' || content.length === 0) {
+      throw new Error(
+        `${key} must map file names (letters, digits, . _ -) to non-empty text (bad entry ${JSON.stringify(name)})`,
+      );
+    }
+  }
+  const missing = required.filter((name) => !(name in files));
+  if (missing.length > 0) {
+    throw new Error(
+      `${key} has no ${missing.map((m) => JSON.stringify(m)).join(', ')}, which alertReceivers reference`,
+    );
+  }
+  return files;
 }
 
 /**
@@ -303,6 +387,10 @@ export function loadSettings(config: pulumi.Config, stack: string): StackSetting
   if (serverNames !== undefined && !Array.isArray(serverNames)) {
     throw new SettingsError(CONFIG_KEYS.serverNames, 'must be a list of DNS names', serverNames);
   }
+  const alertReceivers = config.getObject<unknown>(CONFIG_KEYS.alertReceivers);
+  if (alertReceivers !== undefined && !Array.isArray(alertReceivers)) {
+    throw new SettingsError(CONFIG_KEYS.alertReceivers, 'must be a list of receivers', alertReceivers);
+  }
   return resolveSettings({
     namePrefix:
       config.get(CONFIG_KEYS.namePrefix) ?? `sentiment-${stack.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`,
@@ -317,5 +405,7 @@ export function loadSettings(config: pulumi.Config, stack: string): StackSetting
     serverNames: serverNames as string[] | undefined,
     apiMemoryMb: number(CONFIG_KEYS.apiMemoryMb),
     images,
+    alertReceivers: alertReceivers as AlertReceiverOptions[] | undefined,
+    alertSecretFiles: config.getSecretObject<Record<string, string>>(CONFIG_KEYS.alertSecretFiles),
   });
 }

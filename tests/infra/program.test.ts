@@ -7,6 +7,11 @@
  * behaviour against real nginx, promtool, amtool).
  */
 import type * as PulumiModule from '@pulumi/pulumi';
+import { renderAlertmanagerConfig } from '../../deployments/alertmanager/render';
+import {
+  resolveAlertmanagerSettings,
+  type AlertReceiverOptions,
+} from '../../deployments/alertmanager/settings';
 import { renderNginxConf, resolveNginxSettings } from '../../deployments/nginx';
 import { renderPrometheusConfig } from '../../deployments/prometheus/config';
 import { resolvePrometheusSettings } from '../../deployments/prometheus/settings';
@@ -281,6 +286,12 @@ describe('the program with default settings', () => {
       '/etc/prometheus/alerts.yml',
     ]);
     expect(files('sentiment-dev-monitoring-alertmanager')).toEqual(['/etc/alertmanager/alertmanager.yml']);
+    expect(
+      uploadContent(
+        container(run.resources, 'sentiment-dev-monitoring-alertmanager'),
+        '/etc/alertmanager/alertmanager.yml',
+      ),
+    ).toBe(renderAlertmanagerConfig(resolveAlertmanagerSettings({})));
     expect(files('sentiment-dev-monitoring-grafana')).toEqual(
       expect.arrayContaining([
         '/etc/grafana/provisioning/datasources/datasources.yml',
@@ -474,6 +485,39 @@ describe('the program with custom settings', () => {
         }),
       ),
     );
+  });
+
+  test('renders the configured Alertmanager receivers and uploads their credential files as secrets', async () => {
+    const receivers: AlertReceiverOptions[] = [
+      {
+        kind: 'webhook',
+        name: 'ops',
+        url: 'https://hooks.example.com/alerts',
+        bearerTokenFile: '/etc/alertmanager/secrets/ops-token',
+      },
+    ];
+    const token = 'webhook-bearer-token-0001';
+    const { resources } = await runProgram({
+      config: {
+        alertReceivers: JSON.stringify(receivers),
+        alertSecretFiles: JSON.stringify({ 'ops-token': token }),
+      },
+      secretKeys: ['alertSecretFiles'],
+    });
+    const alertmanager = container(resources, 'sentiment-dev-monitoring-alertmanager');
+    expect(uploadContent(alertmanager, '/etc/alertmanager/alertmanager.yml')).toBe(
+      renderAlertmanagerConfig(resolveAlertmanagerSettings({ receivers })),
+    );
+    expect(isSecretInput(alertmanager.inputs.uploads)).toBe(true);
+    expect(uploads(alertmanager).find((u) => u.file === '/etc/alertmanager/secrets/ops-token')).toEqual({
+      file: '/etc/alertmanager/secrets/ops-token',
+      content: token,
+      owner: '65534',
+      permissions: '0400',
+    });
+    for (const resource of resources) {
+      expect(plainStrings(resource.inputs).join('\n')).not.toContain(token);
+    }
   });
 
   test('uses a user-supplied API password (secret config) instead of generating one', async () => {

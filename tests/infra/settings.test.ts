@@ -37,8 +37,9 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 
 describe('loadSettings', () => {
   test('resolves an empty stack config to the documented defaults', () => {
-    const { apiPassword, ...settings } = load({});
+    const { apiPassword, alertSecretFiles, ...settings } = load({});
     expect(apiPassword).toBeUndefined();
+    expect(alertSecretFiles).toBeUndefined();
     expect(settings).toEqual({
       namePrefix: 'sentiment-dev',
       replicas: 3,
@@ -51,6 +52,7 @@ describe('loadSettings', () => {
       serverNames: [],
       apiMemoryMb: 256,
       images: DEFAULTS.images,
+      alertReceivers: [],
     });
   });
 
@@ -141,6 +143,53 @@ describe('loadSettings', () => {
     expect(error?.message).not.toContain(password);
   });
 
+  test('reads Alertmanager receivers and their credential files (secret)', async () => {
+    const receivers = [
+      {
+        kind: 'webhook',
+        name: 'ops',
+        url: 'https://hooks.example.com/alerts',
+        bearerTokenFile: '/etc/alertmanager/secrets/ops-token',
+      },
+    ];
+    const settings = load(
+      {
+        alertReceivers: JSON.stringify(receivers),
+        alertSecretFiles: JSON.stringify({ 'ops-token': 'token-value-123' }),
+      },
+      ['alertSecretFiles'],
+    );
+    expect(settings.alertReceivers).toEqual(receivers);
+    expect(await pulumi.isSecret(settings.alertSecretFiles!)).toBe(true);
+    expect(await settle(settings.alertSecretFiles!)).toEqual({ 'ops-token': 'token-value-123' });
+  });
+
+  test('rejects credential files the receivers need but the secret map lacks, naming the file, not the content', async () => {
+    const receivers = [
+      {
+        kind: 'webhook',
+        name: 'ops',
+        url: 'https://hooks.example.com/a',
+        bearerTokenFile: '/etc/alertmanager/secrets/ops-token',
+      },
+    ];
+    const settings = load(
+      {
+        alertReceivers: JSON.stringify(receivers),
+        alertSecretFiles: JSON.stringify({ other: 'secret-content-xyz' }),
+      },
+      ['alertSecretFiles'],
+    );
+    const error = await settle(settings.alertSecretFiles!).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toBe('alertSecretFiles has no "ops-token", which alertReceivers reference');
+    expect(() => load({ alertReceivers: JSON.stringify(receivers) })).toThrow(
+      /alertSecretFiles must provide the receivers' credential files/,
+    );
+  });
+
   test.each([
     { key: 'replicas', value: '0', error: 'replicas must be an integer from 1 to 16 (got 0)' },
     { key: 'replicas', value: '2.5', error: 'replicas must be an integer from 1 to 16 (got 2.5)' },
@@ -192,6 +241,26 @@ describe('loadSettings', () => {
       key: 'prometheusImage',
       value: 'prom/prometheus:v3;rm -rf',
       error: 'prometheusImage must be an image reference',
+    },
+    {
+      key: 'alertReceivers',
+      value: '[{"kind":"pager","name":"x"}]',
+      error: 'alertReceivers is invalid: receivers[0].kind must be',
+    },
+    {
+      key: 'alertReceivers',
+      value: '[{"kind":"webhook","name":"x","url":"ftp://x"}]',
+      error: 'alertReceivers is invalid: receivers[0].url',
+    },
+    {
+      key: 'alertReceivers',
+      value: '{"kind":"webhook"}',
+      error: 'alertReceivers must be a list of receivers',
+    },
+    {
+      key: 'alertReceivers',
+      value: '[{"kind":"webhook","name":"x","url":"https://h.example/a","bearerTokenFile":"/run/token"}]',
+      error: 'alertReceivers[0].bearerTokenFile must be /etc/alertmanager/secrets/<name>',
     },
     {
       key: 'replicas',
