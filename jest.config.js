@@ -5,14 +5,15 @@ const transform = {
     { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
   ],
 };
-const tier = (name, testTimeout) => ({
+const tier = (name) => ({
   displayName: name,
   testEnvironment: 'node',
   transform,
   testMatch: [`<rootDir>/tests/${name}/**/*.test.ts`],
-  ...(testTimeout ? { testTimeout } : {}),
+  // Tier-specific default timeout: see tests/setup/timeouts.ts.
+  setupFilesAfterEnv: ['<rootDir>/tests/setup/timeouts.ts'],
 });
 
 module.exports = {
-  projects: [tier('unit'), tier('infra', 30_000), tier('integration', 120_000)],
+  projects: [tier('unit'), tier('infra'), tier('integration')],
 };
