@@ -217,7 +217,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
     const contentType = c.req.header('content-type');
     if (!isJsonContentType(contentType)) {
-      const got = contentType === undefined ? 'none' : JSON.stringify(contentType);
+      const got = contentType === undefined ? 'none' : JSON.stringify(contentType.slice(0, 100));
       return fail(
         c,
         415,
