@@ -63,6 +63,7 @@ const gateway = new Gateway(
     rateLimitBurst: settings.rateLimitBurst,
     canaryPercent: settings.canaryPercent,
     metricsLog: monitoring.gatewayMetricsLog,
+    resolvedAtStart: [...apiV1.containerIds, ...apiV2.containerIds, monitoring.gatewayMetrics.id],
     certificatePem: tls.certPem,
     certificateKeyPem: tls.keyPem,
     htpasswd: credentials.htpasswd,

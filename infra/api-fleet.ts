@@ -90,6 +90,8 @@ export class ApiFleet extends pulumi.ComponentResource {
   readonly targets: ApiTarget[];
   /** Docker container names: the component name plus the replica suffix (`-1`, ...), unique per stack. */
   readonly containerNames: pulumi.Output<string>[];
+  /** Docker container ids: they change whenever a replica is replaced. */
+  readonly containerIds: pulumi.Output<string>[];
 
   constructor(name: string, args: ApiFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:api:ApiFleet', name, {}, opts);
@@ -141,11 +143,13 @@ export class ApiFleet extends pulumi.ComponentResource {
       );
     });
     this.containerNames = containers.map((c) => c.name);
+    this.containerIds = containers.map((c) => c.id);
     this.registerOutputs({
       hosts: this.hosts,
       addresses: this.addresses,
       targets: this.targets,
       containerNames: this.containerNames,
+      containerIds: this.containerIds,
     });
   }
 }

@@ -41,7 +41,15 @@ export interface GatewayArgs {
    * listener and the tag it matches). Default none. nginx resolves the host once, at start.
    */
   metricsLog?: { syslogServer: string; tag: string };
+  /**
+   * Ids of the containers nginx resolved by name at start (API replicas, mtail). A replaced one
+   * may come back on another IP that nginx would never look up, so any change replaces nginx too.
+   */
+  resolvedAtStart?: pulumi.Input<string>[];
 }
+
+/** Label recording the containers nginx resolved at start (see {@link GatewayArgs.resolvedAtStart}). */
+export const RESOLVED_AT_START_LABEL = 'sentiment-gateway.resolved-at-start';
 
 /** The nginx settings the gateway renders: the container layout plus the stack's upstreams and limits. */
 export function gatewayNginxSettings(
@@ -111,6 +119,12 @@ export class Gateway extends pulumi.ComponentResource {
         name,
         image: nginxImage.imageId,
         envs: ['NGINX_ENTRYPOINT_QUIET_LOGS=1'],
+        labels: [
+          {
+            label: RESOLVED_AT_START_LABEL,
+            value: pulumi.all(args.resolvedAtStart ?? []).apply((ids) => ids.join(',')),
+          },
+        ],
         uploads: [
           { file: GATEWAY_FILES.conf, content: this.nginxConf, permissions: '0444' },
           { file: GATEWAY_FILES.certificate, content: args.certificatePem, permissions: '0444' },

@@ -405,6 +405,24 @@ describe('the program with default settings', () => {
     }
   });
 
+  test('replaces nginx whenever a container it resolved by name at start is replaced', () => {
+    // nginx looks the upstream and syslog hosts up once; a replaced replica may come back on a new IP.
+    const labels = container(run.resources, 'sentiment-dev-gateway').inputs.labels as {
+      label: string;
+      value: string;
+    }[];
+    const resolved = labels.find((l) => l.label === 'sentiment-gateway.resolved-at-start');
+    expect(resolved?.value.split(',').sort()).toEqual(
+      [
+        'sentiment-dev-api-v1-1',
+        'sentiment-dev-api-v1-2',
+        'sentiment-dev-api-v1-3',
+        'sentiment-dev-api-v2',
+        'sentiment-dev-monitoring-gateway-metrics',
+      ].map((name) => `${name}-id`),
+    );
+  });
+
   test('gives every container a restart policy and a memory limit', () => {
     for (const c of containers(run.resources)) {
       expect([c.name, c.inputs.restart]).toEqual([c.name, 'unless-stopped']);
