@@ -81,7 +81,8 @@ export function spawnReplica(env: Record<string, string> = {}, launch: Launch = 
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<Exit>((done) => child.on('exit', (code, signal) => done({ code, signal })));
 
-  const waitForLog = (msg: string, timeoutMs = 30_000) =>
+  // Generous: tsx start-up on a 2-core machine busy with other test tiers can take tens of seconds.
+  const waitForLog = (msg: string, timeoutMs = 60_000) =>
     new Promise<LogLine>((done, fail) => {
       const seen = lines.find((l) => l.msg === msg);
       if (seen) return done(seen);
