@@ -63,13 +63,13 @@ const gateway = new Gateway(
     rateLimitBurst: settings.rateLimitBurst,
     canaryPercent: settings.canaryPercent,
     metricsLog: monitoring.gatewayMetricsLog,
-    resolvedAtStart: [...apiV1.containerIds, ...apiV2.containerIds, monitoring.gatewayMetrics.id],
+    resolvedAtStart: [...apiV1.containerIds, ...apiV2.containerIds],
     certificatePem: tls.certPem,
     certificateKeyPem: tls.keyPem,
     htpasswd: credentials.htpasswd,
   },
-  // nginx resolves its upstream hosts and the metrics syslog host once, at start: they must exist first.
-  { dependsOn: [apiV1, apiV2, monitoring.gatewayMetrics] },
+  // nginx resolves its upstream hosts once, at start: they must exist first.
+  { dependsOn: [apiV1, apiV2] },
 );
 
 export const urls = {

@@ -12,7 +12,7 @@ export const SERVICE = {
   apiV2: 'api-v2',
   gateway: 'gateway',
   nginxExporter: 'nginx-exporter',
-  /** mtail: per-status/route gateway metrics from nginx's syslog stream (stub_status has no status codes). */
+  /** mtail: per-status/route gateway metrics from nginx's metrics log file (stub_status has no status codes). */
   gatewayMetrics: 'gateway-metrics',
   prometheus: 'prometheus',
   alertmanager: 'alertmanager',
@@ -43,8 +43,6 @@ export const PORTS = {
   nginxExporter: 9113,
   /** mtail's HTTP (/metrics) port. */
   gatewayMetrics: 3903,
-  /** mtail's UDP syslog listener that nginx sends its metrics log to. */
-  gatewayMetricsSyslog: 5140,
   prometheus: 9090,
   alertmanager: 9093,
   grafana: 3000,

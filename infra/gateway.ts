@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
@@ -37,13 +38,13 @@ export interface GatewayArgs {
   /** htpasswd file content (secret). */
   htpasswd: pulumi.Input<string>;
   /**
-   * Where nginx sends one line per request for the per-status gateway metrics (mtail's syslog
-   * listener and the tag it matches). Default none. nginx resolves the host once, at start.
+   * The file nginx appends one line per request to for the per-status gateway metrics (mtail tails
+   * it), and the named volume mounted at its directory (shared with mtail). Default none.
    */
-  metricsLog?: { syslogServer: string; tag: string };
+  metricsLog?: { path: string; volumeName: pulumi.Input<string> };
   /**
-   * Ids of the containers nginx resolved by name at start (API replicas, mtail). A replaced one
-   * may come back on another IP that nginx would never look up, so any change replaces nginx too.
+   * Ids of the containers nginx resolved by name at start (the API replicas). A replaced one may
+   * come back on another IP that nginx would never look up, so any change replaces nginx too.
    */
   resolvedAtStart?: pulumi.Input<string>[];
 }
@@ -78,7 +79,7 @@ export function gatewayNginxSettings(
     rateLimitPerSecond: args.rateLimitPerSecond,
     rateLimitBurst: args.rateLimitBurst,
     canaryPercent: args.canaryPercent,
-    metricsLog: args.metricsLog ?? null,
+    metricsLog: args.metricsLog ? { path: args.metricsLog.path } : null,
   });
 }
 
@@ -143,6 +144,16 @@ export class Gateway extends pulumi.ComponentResource {
             permissions: '0440',
           },
         ],
+        // Read-write. A root-owned volume is fine: the master (root, owner of a fresh volume) opens
+        // its logs before the workers drop to `nginx` and write through the inherited descriptor.
+        volumes: args.metricsLog
+          ? [
+              {
+                volumeName: args.metricsLog.volumeName,
+                containerPath: posix.dirname(args.metricsLog.path),
+              },
+            ]
+          : [],
         ports: [
           { internal: PORTS.gatewayHttps, external: args.httpsPort, ip: args.bindAddress },
           { internal: PORTS.gatewayHttp, external: args.httpPort, ip: args.bindAddress },

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { mtailArgs } from '../deployments/gateway-metrics/program';
@@ -51,8 +52,6 @@ const NOBODY_UID = '65534';
 
 /** Backend address of the nginx exporter; the Gateway gives its exporter this alias. */
 export const NGINX_EXPORTER_ADDRESS = `${SERVICE.nginxExporter}:${PORTS.nginxExporter}`;
-/** Backend address nginx sends its per-request metrics lines to (mtail's syslog listener). */
-export const GATEWAY_METRICS_SYSLOG = `${SERVICE.gatewayMetrics}:${PORTS.gatewayMetricsSyslog}`;
 
 /** Monitoring settings of the Docker deployment: container aliases as targets, config under /etc. */
 export function dockerMonitoringSettings(
@@ -76,7 +75,6 @@ export function dockerMonitoringSettings(
       dashboardsPath: containerPath(MONITORING_FILES.grafanaDashboardsDir),
     },
     alertmanager: { receivers: args.alertReceivers ?? [] },
-    gatewayMetrics: { syslogServer: GATEWAY_METRICS_SYSLOG },
   });
 }
 
@@ -128,8 +126,8 @@ const readiness = (port: number, path: string) => ({
 /**
  * Prometheus (rendered config + alert rules, data volume), Alertmanager (rendered config, data
  * volume), Grafana (provisioned datasources and dashboards, admin password from a secret file,
- * data volume) and the gateway-metrics sidecar (mtail, fed by nginx over syslog). The three UIs
- * publish on the bind address only; mtail publishes nothing.
+ * data volume) and the gateway-metrics sidecar (mtail, tailing the log file nginx writes on a volume
+ * both mount). The three UIs publish on the bind address only; mtail publishes nothing.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Prometheus UI. */
@@ -140,10 +138,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly alertmanagerUrl: string;
   /** Every rendered file, as uploaded (path relative to `/etc`). */
   readonly files: readonly RenderedFile[];
-  /** The mtail container: nginx resolves its syslog address at start, so the gateway depends on it. */
-  readonly gatewayMetrics: docker.Container;
-  /** Where nginx must send its metrics lines, and the tag mtail matches: the gateway's `metricsLog`. */
-  readonly gatewayMetricsLog: { syslogServer: string; tag: string };
+  /** The file mtail tails and the volume holding its directory: the gateway's `metricsLog`. */
+  readonly gatewayMetricsLog: { path: string; volumeName: pulumi.Output<string> };
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:monitoring:Monitoring', name, {}, opts);
@@ -161,10 +157,6 @@ export class Monitoring extends pulumi.ComponentResource {
       gatewayMetrics: MONITORING_FILES.mtailProgram.split('/')[0]!,
     };
     assertAllPlaced(this.files, Object.values(dirs));
-    this.gatewayMetricsLog = {
-      syslogServer: settings.gatewayMetrics.syslogServer,
-      tag: settings.gatewayMetrics.syslogTag,
-    };
 
     // Fixed names and host ports: the old container must go before its replacement starts.
     const replaceFirst = { parent: this, deleteBeforeReplace: true };
@@ -262,20 +254,36 @@ export class Monitoring extends pulumi.ComponentResource {
       replaceFirst,
     );
 
+    // nginx writes the file (the Gateway mounts this volume read-write at the same directory).
+    // Nothing rotates it: ~43 bytes plus the request URI per request, ~5 MB per 100,000. The remedy
+    // is emptying it in place (README, Deploy): nginx appends with O_APPEND and mtail follows
+    // truncation, so neither restarts and the counters carry on.
+    const metricsLogVolume = new docker.Volume(
+      `${name}-${SERVICE.gatewayMetrics}-log`,
+      { name: `${name}-${SERVICE.gatewayMetrics}-log` },
+      replaceFirst,
+    );
+    // The default path is the Docker layout's: the same in the nginx and mtail containers.
+    const logPath = settings.gatewayMetrics.logPath;
+    this.gatewayMetricsLog = { path: logPath, volumeName: metricsLogVolume.name };
     const mtailProgram = containerPath(MONITORING_FILES.mtailProgram);
-    this.gatewayMetrics = new docker.Container(
+    new docker.Container(
       `${name}-${SERVICE.gatewayMetrics}`,
       {
         name: `${name}-${SERVICE.gatewayMetrics}`,
         image: pinnedImage(`${name}-${SERVICE.gatewayMetrics}-image`, args.images.gatewayMetrics, this)
           .imageId,
         command: mtailArgs({
-          progsDir: mtailProgram.slice(0, mtailProgram.lastIndexOf('/')),
+          progsDir: posix.dirname(mtailProgram),
           httpAddress: '0.0.0.0',
           httpPort: PORTS.gatewayMetrics,
-          syslogListen: `0.0.0.0:${PORTS.gatewayMetricsSyslog}`,
+          logPath,
         }),
         uploads: uploadsUnder(this.files, dirs.gatewayMetrics),
+        // Read-only: mtail only reads the file (any uid can: nginx creates it 0644).
+        volumes: [
+          { volumeName: metricsLogVolume.name, containerPath: posix.dirname(logPath), readOnly: true },
+        ],
         networksAdvanced: [backend(SERVICE.gatewayMetrics)],
         restart: 'unless-stopped',
         memory: 64,

@@ -24,7 +24,7 @@ export interface ImageVersions {
   prometheus: string;
   alertmanager: string;
   grafana: string;
-  /** mtail: the gateway's per-status metrics from nginx's syslog stream. */
+  /** mtail: the gateway's per-status metrics from the log file nginx writes for it. */
   gatewayMetrics: string;
 }
 

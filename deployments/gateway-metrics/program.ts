@@ -70,15 +70,13 @@ function count(route: string): Statement[] {
   ];
 }
 
-/** The regex matching one metrics line (after the syslog header), capturing status and seconds. */
-export function metricsLineRegex(settings: GatewayMetricsSettings): string {
+/** The regex matching one metrics line, capturing status and seconds. */
+export function metricsLineRegex(): string {
   // Mirrors METRICS_LOG.format field by field.
-  const fields = `status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=`;
   if (!METRICS_LOG.format.startsWith('status=$status request_time=$request_time request_uri=')) {
     throw new Error('METRICS_LOG.format and metricsLineRegex are out of step');
   }
-  // Lines start with the fields in a file, or after `<tag>: ` in a syslog message.
-  return `(?:^|${literal(settings.syslogTag)}: )${fields}`;
+  return '^status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=';
 }
 
 /** Renders the mtail program: `gateway_http_requests_total{route,status}` and a duration histogram by route. */
@@ -99,7 +97,7 @@ export function renderMtailProgram(settings: GatewayMetricsSettings): string {
     },
     {
       kind: 'conditional',
-      condition: regex(metricsLineRegex(settings)),
+      condition: regex(metricsLineRegex()),
       body: [
         // $request_uri is the raw request target: its path decides the route, the query is ignored.
         {
@@ -121,20 +119,15 @@ export interface MtailProcessOptions {
   /** Address of the /metrics HTTP listener. */
   readonly httpAddress: string;
   readonly httpPort: number;
-  /** The metrics log file to tail (the tested transport), or… */
-  readonly logPath?: string;
-  /** …`host:port` of a UDP syslog listener nginx sends to. Exactly one of the two. */
-  readonly syslogListen?: string;
+  /** The metrics log file to tail. */
+  readonly logPath: string;
 }
 
 /** Arguments of `mtail` (the Debian binary and the image's entrypoint take the same flags). */
 export function mtailArgs(o: MtailProcessOptions): string[] {
-  if ((o.logPath === undefined) === (o.syslogListen === undefined)) {
-    throw new Error('mtailArgs needs exactly one of logPath and syslogListen');
-  }
   return [
     `--progs=${o.progsDir}`,
-    `--logs=${o.logPath ?? `udp://${o.syslogListen}`}`,
+    `--logs=${o.logPath}`,
     `--address=${o.httpAddress}`,
     `--port=${o.httpPort}`,
     // The `prog` label would only repeat the program's file name on every series.

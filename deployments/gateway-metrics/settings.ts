@@ -7,16 +7,15 @@
  * counters and a latency histogram. mtail is a Debian package (3.0.0~rc50) and an image
  * (ghcr.io/google/mtail); in Docker the log file sits on a volume shared by nginx and mtail.
  *
- * A file, not syslog/UDP, is the tested transport: Debian's mtail 3.0.0~rc50 reads one UDP datagram
- * per poll interval (measured: about 4 lines/s, the rest dropped under a burst), while it tails a
- * file at well over 10,000 lines/s and follows truncation. Syslog stays available (`syslogServer`)
- * for newer mtail images, but nothing here verifies it under load.
+ * A file, not syslog/UDP, is the transport: Debian's mtail 3.0.0~rc50 reads one UDP datagram per
+ * poll interval (measured: about 4 lines/s, the rest dropped under a burst), while it tails a file at
+ * well over 10,000 lines/s and follows truncation, so the local stack, the Docker deployment and the
+ * real-binary tests all use the file.
  */
-import { API_ROUTES, GATEWAY_PATHS, PORTS } from '../names';
+import { API_ROUTES, GATEWAY_PATHS } from '../names';
 import {
   assertAbsolutePath,
   assertArray,
-  assertHostPort,
   assertMatches,
   assertNumber,
   assertUnique,
@@ -26,14 +25,11 @@ import {
 export const METRICS_LOG = {
   /** `log_format` name. */
   formatName: 'gateway_metrics',
-  /**
-   * The `log_format` text; nginx must end it with a newline (`\n` escape in the quoted string):
-   * mtail 3.0.0~rc50 splits datagrams into lines on `\n` only.
-   */
+  /** The `log_format` text (nginx ends each line with a newline). */
   format: 'status=$status request_time=$request_time request_uri=$request_uri',
 } as const;
 
-/** Resolved settings of the mtail program and of nginx's `access_log syslog:` target. */
+/** Resolved settings of the mtail program and of the log file nginx writes for it. */
 export interface GatewayMetricsSettings {
   /** The metrics log file, as mtail sees it (nginx writes the same file through a shared volume). */
   readonly logPath: string;
@@ -41,10 +37,6 @@ export interface GatewayMetricsSettings {
   readonly routes: readonly string[];
   /** Upper bounds (seconds) of the request-duration histogram buckets, increasing. */
   readonly durationBuckets: readonly number[];
-  /** syslog transport only: tag nginx puts on each line (letters, digits and `_`, up to 32). */
-  readonly syslogTag: string;
-  /** syslog transport only: `host:port` mtail listens on for datagrams, as nginx reaches it. */
-  readonly syslogServer: string;
 }
 
 /** Partial settings accepted by `resolveGatewayMetricsSettings`. */
@@ -55,8 +47,6 @@ export const DEFAULT_GATEWAY_METRICS_SETTINGS: GatewayMetricsSettings = Object.f
   logPath: '/var/log/gateway-metrics/metrics.log',
   routes: Object.freeze([API_ROUTES.predict, GATEWAY_PATHS.health, API_ROUTES.docs, API_ROUTES.openapi]),
   durationBuckets: Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
-  syslogTag: 'sg_gateway',
-  syslogServer: `gateway-metrics:${PORTS.gatewayMetricsSyslog}`,
 });
 
 const ROUTE = /^\/[A-Za-z0-9._~/-]*$/;
@@ -83,12 +73,5 @@ export function resolveGatewayMetricsSettings(options: GatewayMetricsOptions = {
     logPath: assertAbsolutePath(options.logPath ?? d.logPath, 'logPath'),
     routes,
     durationBuckets,
-    syslogTag: assertMatches(
-      options.syslogTag ?? d.syslogTag,
-      'syslogTag',
-      /^[A-Za-z0-9_]{1,32}$/,
-      'letters, digits or _ (at most 32)',
-    ),
-    syslogServer: assertHostPort(options.syslogServer ?? d.syslogServer, 'syslogServer'),
   };
 }

@@ -125,11 +125,6 @@ export function template(text: string): NginxArg {
   return escapeQuoted(text);
 }
 
-/** `template` ending in a `\n` escape: a log line for consumers that split on newlines (mtail over syslog). */
-export function templateLine(text: string): NginxArg {
-  return `${template(text).slice(0, -1)}\\n"`;
-}
-
 /** Returns `value` unchanged if it follows `rule`, else throws naming `field` and the rule. */
 export function assertToken(value: string, field: string, rule: TokenRule): NginxArg {
   if (

@@ -14,7 +14,6 @@ import {
   entry,
   quote,
   template,
-  templateLine,
 } from './directives';
 import { RULES, type NginxSettings } from './settings';
 
@@ -497,20 +496,13 @@ export function statusServer(s: NginxSettings): NginxNode {
   );
 }
 
-/** One short line per request for mtail (a file, or syslog): the gateway's per-status metrics; off when null. */
+/** One short line per request to the file mtail tails: the gateway's per-status metrics; off when null. */
 export function metricsAccessLog(s: NginxSettings): NginxNode[] {
   if (s.metricsLog === null) {
     return [];
   }
-  if ('path' in s.metricsLog) {
-    return [
-      directive('log_format', METRICS_LOG.formatName, template(METRICS_LOG.format)),
-      directive('access_log', quote(s.metricsLog.path, 'metricsLog.path'), METRICS_LOG.formatName),
-    ];
-  }
-  const target = `syslog:server=${s.metricsLog.syslogServer},tag=${s.metricsLog.tag},nohostname`;
   return [
-    directive('log_format', METRICS_LOG.formatName, templateLine(METRICS_LOG.format)),
-    directive('access_log', assertToken(target, 'metricsLog', RULES.syslogTarget), METRICS_LOG.formatName),
+    directive('log_format', METRICS_LOG.formatName, template(METRICS_LOG.format)),
+    directive('access_log', quote(s.metricsLog.path, 'metricsLog.path'), METRICS_LOG.formatName),
   ];
 }

@@ -62,12 +62,10 @@ export interface NginxSettings {
   /** JSON access log path (`/dev/stdout` in Docker); null turns it off. */
   readonly accessLog: string | null;
   /**
-   * Also write one line per request for mtail, which exports per-status gateway metrics (see
-   * deployments/gateway-metrics): to a file mtail tails (`path`), or over syslog/UDP to mtail
-   * (`syslogServer` is `host:port`). Default null (off).
+   * Also write one line per request to the file at `path`, which mtail tails to export per-status
+   * gateway metrics (see deployments/gateway-metrics). Default null (off).
    */
-  readonly metricsLog:
-    { readonly path: string } | { readonly syslogServer: string; readonly tag: string } | null;
+  readonly metricsLog: { readonly path: string } | null;
   /** Directory holding nginx's client-body/proxy temp directories (must be writable by the workers). */
   readonly tempDir: string;
   /** Idle keep-alive connections kept per worker to each upstream group. Default 32. */
@@ -165,14 +163,6 @@ export const RULES = {
   },
   size: { pattern: /^[1-9]\d{0,8}[km]?$/, description: 'a size such as 64k or 10m' },
   user: { pattern: /^[a-z_][a-z0-9_-]{0,31}$/, description: 'a system user name' },
-  syslogTag: {
-    pattern: /^[A-Za-z0-9_]{1,32}$/,
-    description: 'a syslog tag (letters, digits or _, at most 32)',
-  },
-  syslogTarget: {
-    pattern: /^syslog:server=[^\s,]+,tag=[A-Za-z0-9_]{1,32},nohostname$/,
-    description: 'syslog:server=<host:port>,tag=<tag>,nohostname',
-  },
 } as const satisfies Record<string, TokenRule>;
 
 type Check = (value: unknown, field: string) => string | undefined;
@@ -251,17 +241,10 @@ function canaryPercent(value: unknown, field: string): string | undefined {
 }
 
 function metricsLog(value: unknown, field: string): string | undefined {
-  const v = value as { path?: unknown; syslogServer?: unknown; tag?: unknown };
-  if (typeof value !== 'object' || value === null) {
-    return `${field} must be null, { path } or { syslogServer, tag } (got ${show(value)})`;
+  if (typeof value !== 'object' || value === null || !('path' in value) || Object.keys(value).length !== 1) {
+    return `${field} must be null or { path } (got ${show(value)})`;
   }
-  if ('path' in v) {
-    return absolutePath(v.path, `${field}.path`);
-  }
-  return (
-    matches(RULES.upstream)(v.syslogServer, `${field}.syslogServer`) ??
-    matches(RULES.syslogTag)(v.tag, `${field}.tag`)
-  );
+  return absolutePath(value.path, `${field}.path`);
 }
 
 const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {

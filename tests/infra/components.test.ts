@@ -274,28 +274,7 @@ describe('Gateway and Monitoring', () => {
       const recorder = optionsRecorder();
       const { Gateway } = load.gateway();
       const { Monitoring } = load.monitoring();
-      new Gateway(
-        't-gw',
-        {
-          nginxImage: 'nginx:1.28.0-alpine',
-          exporterImage: 'nginx/nginx-prometheus-exporter:1.4.2',
-          backendNetwork: 'b',
-          edgeNetwork: 'e',
-          v1Upstreams: ['api-v1-1:8000'],
-          v2Upstreams: ['api-v2:8000'],
-          bindAddress: '127.0.0.1',
-          httpsPort: 8443,
-          httpPort: 8080,
-          rateLimitPerSecond: 10,
-          rateLimitBurst: 20,
-          canaryPercent: 0,
-          certificatePem: 'cert',
-          certificateKeyPem: 'key',
-          htpasswd: 'api:{SSHA}x\n',
-        },
-        recorder.opts,
-      );
-      new Monitoring(
+      const monitoring = new Monitoring(
         't-mon',
         {
           images: {
@@ -314,14 +293,41 @@ describe('Gateway and Monitoring', () => {
         },
         recorder.opts,
       );
-      return [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n);
+      const gateway = new Gateway(
+        't-gw',
+        {
+          nginxImage: 'nginx:1.28.0-alpine',
+          exporterImage: 'nginx/nginx-prometheus-exporter:1.4.2',
+          backendNetwork: 'b',
+          edgeNetwork: 'e',
+          v1Upstreams: ['api-v1-1:8000'],
+          v2Upstreams: ['api-v2:8000'],
+          bindAddress: '127.0.0.1',
+          httpsPort: 8443,
+          httpPort: 8080,
+          rateLimitPerSecond: 10,
+          rateLimitBurst: 20,
+          canaryPercent: 0,
+          metricsLog: monitoring.gatewayMetricsLog,
+          certificatePem: 'cert',
+          certificateKeyPem: 'key',
+          htpasswd: 'api:{SSHA}x\n',
+        },
+        recorder.opts,
+      );
+      return {
+        deleteFirst: [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n),
+        metricsLogPath: monitoring.gatewayMetricsLog.path,
+        metricsLogVolume: await valueOf(monitoring.gatewayMetricsLog.volumeName),
+        nginxConf: gateway.nginxConf,
+      };
     });
     const fixedNames = resources
       .filter((r) => r.type === TYPES.container || r.type === TYPES.volume)
       .map((r) => r.name)
       .sort();
-    expect(fixedNames).toHaveLength(9);
-    expect(result.sort()).toEqual(fixedNames);
+    expect(fixedNames).toHaveLength(10);
+    expect(result.deleteFirst.sort()).toEqual(fixedNames);
     for (const image of resources.filter((r) => r.type === TYPES.remoteImage)) {
       expect(image.inputs.keepLocally).toBe(true);
     }
@@ -330,5 +336,40 @@ describe('Gateway and Monitoring', () => {
       'http://127.0.0.1:8081/nginx_status',
     );
     expect(nginx.inputs.image).toBe(mockOutputs(TYPES.remoteImage, 't-gw-nginx-image').imageId);
+
+    // The metrics log: nginx appends to the file mtail tails, through one volume both mount.
+    expect(result.metricsLogPath).toBe('/var/log/gateway-metrics/metrics.log');
+    expect(result.metricsLogVolume).toBe('t-mon-gateway-metrics-log');
+    expect(result.nginxConf).toContain(`access_log "${result.metricsLogPath}" gateway_metrics;`);
+    const mount = { volumeName: 't-mon-gateway-metrics-log', containerPath: '/var/log/gateway-metrics' };
+    expect(nginx.inputs.volumes).toEqual([mount]);
+    const mtail = find(resources, TYPES.container, 't-mon-gateway-metrics');
+    expect(mtail.inputs.volumes).toEqual([{ ...mount, readOnly: true }]);
+    expect(mtail.inputs.command).toContain(`--logs=${result.metricsLogPath}`);
+  });
+
+  test('a gateway without a metrics log mounts no volume and logs no metrics lines', async () => {
+    const { resources, result } = await runMocked(() => {
+      const { Gateway } = load.gateway();
+      return new Gateway('t-gw', {
+        nginxImage: 'nginx:1.28.0-alpine',
+        exporterImage: 'nginx/nginx-prometheus-exporter:1.4.2',
+        backendNetwork: 'b',
+        edgeNetwork: 'e',
+        v1Upstreams: ['api-v1-1:8000'],
+        v2Upstreams: ['api-v2:8000'],
+        bindAddress: '127.0.0.1',
+        httpsPort: 8443,
+        httpPort: 8080,
+        rateLimitPerSecond: 10,
+        rateLimitBurst: 20,
+        canaryPercent: 0,
+        certificatePem: 'cert',
+        certificateKeyPem: 'key',
+        htpasswd: 'api:{SSHA}x\n',
+      }).nginxConf;
+    });
+    expect(find(resources, TYPES.container, 't-gw').inputs.volumes ?? []).toEqual([]);
+    expect(result).not.toContain('gateway_metrics');
   });
 });

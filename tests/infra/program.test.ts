@@ -6,6 +6,7 @@
  * these machines). The rendered files themselves are proven by the real-binary tests (nginx -t and
  * behaviour against real nginx, promtool, amtool).
  */
+import path from 'node:path';
 import type * as PulumiModule from '@pulumi/pulumi';
 import { renderAlertmanagerConfig } from '../../deployments/alertmanager/render';
 import {
@@ -151,6 +152,7 @@ function expectedResources(replicas: number): string[] {
       `${TYPES.container} ${p}-monitoring-${s}`,
     ]),
     `${TYPES.remoteImage} ${p}-monitoring-gateway-metrics-image`,
+    `${TYPES.volume} ${p}-monitoring-gateway-metrics-log`,
     `${TYPES.container} ${p}-monitoring-gateway-metrics`,
   ].sort();
 }
@@ -246,7 +248,7 @@ describe('the program with default settings', () => {
         rateLimitPerSecond: 10,
         rateLimitBurst: 20,
         canaryPercent: 0,
-        metricsLog: { syslogServer: 'gateway-metrics:5140', tag: 'sg_gateway' },
+        metricsLog: { path: '/var/log/gateway-metrics/metrics.log' },
       }),
     );
     expect(uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf)).toBe(
@@ -311,8 +313,38 @@ describe('the program with default settings', () => {
     const mtail = container(run.resources, 'sentiment-dev-monitoring-gateway-metrics');
     expect(files('sentiment-dev-monitoring-gateway-metrics')).toEqual(['/etc/gateway-metrics/gateway.mtail']);
     expect(mtail.inputs.command).toContain('--progs=/etc/gateway-metrics');
-    // nginx sends to gateway-metrics:5140 (the nginx.conf test pins that side): mtail listens there.
-    expect(mtail.inputs.command).toContain('--logs=udp://0.0.0.0:5140');
+  });
+
+  test('shares one metrics log volume: nginx writes the file its nginx.conf names, mtail tails it read-only', () => {
+    const gateway = container(run.resources, 'sentiment-dev-gateway');
+    const mtail = container(run.resources, 'sentiment-dev-monitoring-gateway-metrics');
+    const conf = uploadContent(gateway, GATEWAY_FILES.conf);
+    const logged = [...conf.matchAll(/^\s*access_log "([^"]+)" gateway_metrics;$/gm)].map((m) => m[1]!);
+    expect(logged).toEqual(['/var/log/gateway-metrics/metrics.log']);
+    const [logPath] = logged as [string];
+    const volume = find(run.resources, TYPES.volume, 'sentiment-dev-monitoring-gateway-metrics-log');
+    expect(volume.inputs.name).toBe('sentiment-dev-monitoring-gateway-metrics-log');
+    const mount = { volumeName: volume.inputs.name, containerPath: path.posix.dirname(logPath) };
+    expect(gateway.inputs.volumes).toEqual([mount]);
+    expect(mtail.inputs.volumes).toEqual([{ ...mount, readOnly: true }]);
+    // File mode on that path (no syslog listener), serving /metrics where Prometheus scrapes it.
+    expect(mtail.inputs.command).toEqual([
+      '--progs=/etc/gateway-metrics',
+      `--logs=${logPath}`,
+      '--address=0.0.0.0',
+      '--port=3903',
+      '--emit_prog_label=false',
+      '--logtostderr',
+    ]);
+    // Only the gateway writes into the volume; no other container mounts it.
+    const mounting = containers(run.resources)
+      .filter((c) =>
+        ((c.inputs.volumes as { volumeName: string }[] | undefined) ?? []).some(
+          (v) => v.volumeName === volume.inputs.name,
+        ),
+      )
+      .map((c) => c.name);
+    expect(mounting.sort()).toEqual(['sentiment-dev-gateway', 'sentiment-dev-monitoring-gateway-metrics']);
   });
 
   test('keeps passwords and private keys out of every plain input: envs, commands and uploads', () => {
@@ -406,7 +438,8 @@ describe('the program with default settings', () => {
   });
 
   test('replaces nginx whenever a container it resolved by name at start is replaced', () => {
-    // nginx looks the upstream and syslog hosts up once; a replaced replica may come back on a new IP.
+    // nginx looks the upstream hosts up once; a replaced replica may come back on a new IP. mtail is
+    // not among them: nginx only shares a file with it.
     const labels = container(run.resources, 'sentiment-dev-gateway').inputs.labels as {
       label: string;
       value: string;
@@ -418,7 +451,6 @@ describe('the program with default settings', () => {
         'sentiment-dev-api-v1-2',
         'sentiment-dev-api-v1-3',
         'sentiment-dev-api-v2',
-        'sentiment-dev-monitoring-gateway-metrics',
       ].map((name) => `${name}-id`),
     );
   });
@@ -499,7 +531,7 @@ describe('the program with custom settings', () => {
           rateLimitPerSecond: 25,
           rateLimitBurst: 50,
           canaryPercent: 5,
-          metricsLog: { syslogServer: 'gateway-metrics:5140', tag: 'sg_gateway' },
+          metricsLog: { path: '/var/log/gateway-metrics/metrics.log' },
         }),
       ),
     );

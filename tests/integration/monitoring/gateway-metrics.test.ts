@@ -1,23 +1,24 @@
 /**
- * The mtail program on real traffic: a real nginx writes its metrics log (the nginx renderer's
- * `metricsAccessLog` section) and a real mtail running the rendered program counts it. The counters
- * and histogram mtail serves must match the requests made, status by status, for both transports:
- * a tailed file (the one the local stack uses) under a few hundred requests, and syslog over UDP.
+ * The mtail program on real traffic: a real nginx writes its metrics log file (the nginx renderer's
+ * `metricsAccessLog` section) and a real mtail running the rendered program tails it. The counters
+ * and histogram mtail serves must match the requests made, status by status: under a few hundred
+ * requests, and across the file being emptied in place (the README's remedy for its growth) with
+ * mtail started before nginx creates it (a start order the Docker deployment allows).
  *
  * nginx here is a minimal server (`return` per location) built with the nginx serializer: this test
  * proves the log format / mtail contract; the full gateway is covered by the local-stack test.
  */
+import { mkdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { mtailArgs, renderMtailProgram } from '../../../deployments/gateway-metrics/program';
 import { resolveGatewayMetricsSettings } from '../../../deployments/gateway-metrics/settings';
 import { block, directive, quote, toNginx } from '../../../deployments/nginx/directives';
 import { metricsAccessLog } from '../../../deployments/nginx/sections';
-import { type NginxSettings, resolveNginxSettings } from '../../../deployments/nginx/settings';
+import { resolveNginxSettings } from '../../../deployments/nginx/settings';
 import {
   type Proc,
   answers200,
   freeTcpPort,
-  freeUdpPort,
   httpGet,
   poll,
   put,
@@ -34,12 +35,13 @@ const settings = resolveGatewayMetricsSettings();
 interface Rig {
   nginxBase: string;
   metricsUrl: string;
+  logPath: string;
   stop(): Promise<void>;
 }
 
-/** Starts mtail (reading `source`) and a minimal nginx whose metrics log goes to it. */
-async function startRig(transport: 'file' | 'syslog'): Promise<Rig> {
-  const { dir, cleanup } = await tempDir(`sg-mtail-${transport}`);
+/** Starts a minimal nginx writing its metrics log file and mtail tailing it, in `order`. */
+async function startRig(order: 'nginx-first' | 'mtail-first'): Promise<Rig> {
+  const { dir, cleanup } = await tempDir(`sg-mtail-${order}`);
   const procs: Proc[] = [];
   const stop = async () => {
     for (const p of procs.reverse()) {
@@ -50,10 +52,7 @@ async function startRig(transport: 'file' | 'syslog'): Promise<Rig> {
   try {
     const nginxPort = await freeTcpPort();
     const mtailPort = await freeTcpPort();
-    const logPath = path.join(dir, 'metrics.log');
-    const syslogListen = `127.0.0.1:${await freeUdpPort()}`;
-    const metricsLog: NginxSettings['metricsLog'] =
-      transport === 'file' ? { path: logPath } : { syslogServer: syslogListen, tag: settings.syslogTag };
+    const logPath = path.join(dir, 'logs', 'metrics.log');
     const location = (match: string[], status: number) =>
       block('location', match, [directive('return', String(status))]);
     const conf = toNginx([
@@ -65,7 +64,7 @@ async function startRig(transport: 'file' | 'syslog'): Promise<Rig> {
         'http',
         [],
         [
-          ...metricsAccessLog(resolveNginxSettings({ accessLog: null, metricsLog })),
+          ...metricsAccessLog(resolveNginxSettings({ accessLog: null, metricsLog: { path: logPath } })),
           block(
             'server',
             [],
@@ -81,7 +80,10 @@ async function startRig(transport: 'file' | 'syslog'): Promise<Rig> {
     ]);
     const confPath = await put(dir, 'nginx.conf', conf);
     const args = ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', confPath];
+    await mkdir(path.dirname(logPath));
     expect((await run('nginx', ['-t', ...args])).code).toBe(0);
+    // `nginx -t` creates the log; start without it, like a fresh volume.
+    await rm(logPath);
     const nginxBase = `http://127.0.0.1:${nginxPort}`;
     // Readiness probes hit /docs, a route of its own, so they never add to the counts asserted below.
     const startNginx = async () =>
@@ -89,26 +91,35 @@ async function startRig(transport: 'file' | 'syslog'): Promise<Rig> {
 
     const progs = path.join(dir, 'progs');
     await put(progs, 'gateway.mtail', renderMtailProgram(settings));
-    const source = transport === 'file' ? { logPath } : { syslogListen };
     const metricsUrl = `http://127.0.0.1:${mtailPort}/metrics`;
     const startMtail = async () =>
       procs.push(
         await startProcess(
           'mtail',
-          mtailArgs({ progsDir: progs, httpAddress: '127.0.0.1', httpPort: mtailPort, ...source }),
+          mtailArgs({ progsDir: progs, httpAddress: '127.0.0.1', httpPort: mtailPort, logPath }),
           () => answers200(metricsUrl),
         ),
       );
-    // File: nginx creates the log before mtail tails it. Syslog: the listener first, as in Docker
-    // (nginx loses the first line sent after an ICMP port-unreachable from a closed port).
-    if (transport === 'file') {
+    if (order === 'nginx-first') {
       await startNginx();
       await startMtail();
     } else {
       await startMtail();
       await startNginx();
+      // mtail finds the file nginx created at its next poll and reads on from its end: traffic
+      // before that is not counted. Ready once a probe line is counted.
+      await poll(
+        'mtail to tail the file nginx created',
+        async () => {
+          await httpGet(`${nginxBase}/docs`);
+          return /gateway_http_requests_total\{route="\/docs",status="200"\} [1-9]/.test(
+            (await httpGet(metricsUrl)).body,
+          );
+        },
+        30_000,
+      );
     }
-    return { nginxBase, metricsUrl, stop };
+    return { nginxBase, metricsUrl, logPath, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -167,8 +178,8 @@ async function expectCounts(
   }
 }
 
-test('file transport: counts a few hundred responses by route and status, 429s and 502s nginx answers itself included', async () => {
-  const rig = await startRig('file');
+test('counts a few hundred responses by route and status, 429s and 502s nginx answers itself included', async () => {
+  const rig = await startRig('nginx-first');
   try {
     await traffic(
       rig.nginxBase,
@@ -187,22 +198,35 @@ test('file transport: counts a few hundred responses by route and status, 429s a
   }
 });
 
-// Sequential and few: Debian's mtail 3.0.0~rc50 reads one datagram per poll interval and was seen to
-// lose one of four concurrent datagrams, which is why the stacks use the file transport.
-test('syslog transport: the same counts from datagrams, for a few sequential requests', async () => {
-  const rig = await startRig('syslog');
+test('keeps counting when the file is emptied in place, with no restart and no hole in the file', async () => {
+  const rig = await startRig('mtail-first');
   try {
     await traffic(
       rig.nginxBase,
       [
-        ['/predict', 429, 4],
-        ['/boom', 502, 2],
-        ['/health', 200, 2],
-        ['/some/unknown/path', 200, 3],
+        ['/predict', 429, 60],
+        ['/boom', 502, 20],
+      ],
+      4,
+    );
+    await expectCounts(rig, 60, 20, 0, 0);
+    const before = (await stat(rig.logPath)).size;
+    await truncate(rig.logPath, 0);
+    // Fewer bytes after than before: mtail spots the truncation when the file is shorter than its offset.
+    await traffic(
+      rig.nginxBase,
+      [
+        ['/predict', 429, 10],
+        ['/health', 200, 5],
       ],
       1,
     );
-    await expectCounts(rig, 4, 2, 2, 3);
+    await expectCounts(rig, 70, 20, 5, 0);
+    // nginx appends (O_APPEND): the file restarts at offset 0 and holds only the new lines.
+    const lines = (await readFile(rig.logPath, 'utf8')).split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(15);
+    expect(lines.every((l) => l.startsWith('status='))).toBe(true);
+    expect((await stat(rig.logPath)).size).toBeLessThan(before);
   } finally {
     await rig.stop();
   }

@@ -22,25 +22,18 @@ describe('renderMtailProgram', () => {
     expect(program).toMatch(/otherwise \{\n\s+gateway_http_requests_total\["other"\]\[\$status\]\+\+/);
   });
 
-  test('lines count from a file (fields first) or from syslog (after the tag)', () => {
-    const custom = renderMtailProgram(resolveGatewayMetricsSettings({ syslogTag: 'edge_1' }));
-    expect(custom).toContain(
-      '/(?:^|edge_1: )status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=/ {',
+  test('a line counts only when it starts with the fields of METRICS_LOG.format', () => {
+    expect(program).toContain(
+      '/^status=(?P<status>\\d{3}) request_time=(?P<seconds>\\d+\\.\\d+) request_uri=/ {',
     );
-  });
-
-  test.each([
-    ['a file line', ''],
-    ['a syslog message', '<190>Nov 23 17:51:52 sg_gateway: '],
-  ])('the line regex matches %s written with METRICS_LOG.format', (_name, prefix) => {
-    const settings = resolveGatewayMetricsSettings();
     const fields = METRICS_LOG.format
       .replace('$status', '429')
       .replace('$request_time', '0.000')
       .replace('$request_uri', '/predict?x=1');
-    const regex = new RegExp(metricsLineRegex(settings).replace(/\(\?P</g, '(?<'));
-    expect(regex.exec(`${prefix}${fields}`)?.groups).toEqual({ status: '429', seconds: '0.000' });
-    expect(regex.exec(`<190>Nov 23 17:51:52 other_tag: ${fields}`)).toBeNull();
+    const regex = new RegExp(metricsLineRegex().replace(/\(\?P</g, '(?<'));
+    expect(regex.exec(fields)?.groups).toEqual({ status: '429', seconds: '0.000' });
+    expect(regex.exec(`prefix ${fields}`)).toBeNull();
+    expect(regex.exec(fields.replace('429', '42'))).toBeNull();
   });
 
   test('braces balance and the file opens with a generated-by header', () => {
@@ -65,16 +58,4 @@ test('mtailArgs tails the metrics log file and serves /metrics on the given addr
     '--emit_prog_label=false',
     '--logtostderr',
   ]);
-});
-
-test('mtailArgs can listen for syslog instead, and needs exactly one source', () => {
-  expect(
-    mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1, syslogListen: '0.0.0.0:5140' }),
-  ).toContain('--logs=udp://0.0.0.0:5140');
-  expect(() => mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1 })).toThrow(
-    /exactly one of logPath and syslogListen/,
-  );
-  expect(() =>
-    mtailArgs({ progsDir: '/p', httpAddress: 'h', httpPort: 1, logPath: '/l', syslogListen: 'h:1' }),
-  ).toThrow(/exactly one of logPath and syslogListen/);
 });

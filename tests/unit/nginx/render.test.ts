@@ -6,6 +6,7 @@ import {
   canarySplit,
   httpRedirectServer,
   httpsServer,
+  metricsAccessLog,
   statusServer,
   upstreamBlock,
 } from '../../../deployments/nginx/sections';
@@ -209,6 +210,21 @@ describe('section builders', () => {
     expect(redirect(LOCAL)).toBe('return 308 https://$host:18443$request_uri');
     expect(redirect(resolveNginxSettings({ ...LOCAL, publicHttpsPort: 443, redirectStatus: 301 }))).toBe(
       'return 301 https://$host$request_uri',
+    );
+  });
+
+  test('metricsAccessLog: the mtail line format, appended to the quoted file path; nothing when off', () => {
+    expect(metricsAccessLog(LOCAL)).toEqual([]);
+    const s = resolveNginxSettings({ ...LOCAL, metricsLog: { path: '/var/log/gateway metrics/m.log' } });
+    expect(
+      metricsAccessLog(s).map((n) => (n.kind === 'directive' ? [n.name, ...n.args].join(' ') : n.kind)),
+    ).toEqual([
+      'log_format gateway_metrics "status=$status request_time=$request_time request_uri=$request_uri"',
+      'access_log "/var/log/gateway metrics/m.log" gateway_metrics',
+    ]);
+    // At http level, beside the JSON access log: every server's requests are counted.
+    expect(renderNginxConf(s)).toMatch(
+      /^ {4}access_log "\/var\/log\/gateway metrics\/m.log" gateway_metrics;$/m,
     );
   });
 

@@ -151,6 +151,16 @@ describe('resolveNginxSettings', () => {
       error: /errorLog must be "stderr" or an absolute path/,
     },
     {
+      rule: 'metrics log is a file',
+      input: { metricsLog: { syslogServer: 'gateway-metrics:5140', tag: 'sg_gateway' } },
+      error: /metricsLog must be null or \{ path \}/,
+    },
+    {
+      rule: 'metrics log path absolute',
+      input: { metricsLog: { path: 'metrics.log' } },
+      error: /metricsLog.path must be an absolute path/,
+    },
+    {
       rule: 'string types',
       input: { rateLimitPerSecond: '10' },
       error: /rateLimitPerSecond must be an integer/,
