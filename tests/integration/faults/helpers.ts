@@ -1,0 +1,133 @@
+/** Shared by the fault tests: paced load from several client addresses, nginx worker pids, replica logs. */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { findNginx } from '../../../deployments/local/nginx';
+import type { LocalStack } from '../../../deployments/local/stack';
+import { type Prediction, predict } from '../gateway/helpers';
+
+const run = promisify(execFile);
+
+/** One request of a load run, as the client saw it. */
+export interface LoadOutcome {
+  readonly client: string;
+  readonly requestId: string;
+  /** ms since the run started, when the request was sent. */
+  readonly sentAt: number;
+  /** Client-side duration (ms). */
+  readonly ms: number;
+  /** 0 when the request failed without a response. */
+  readonly status: number;
+  readonly contentType?: string;
+  readonly body?: string;
+  readonly replica?: string;
+  readonly version?: string;
+  readonly error?: string;
+}
+
+export interface SteadyLoadOptions {
+  /** Source addresses (127.0.0.0/8); each has its own rate-limit bucket at the gateway. */
+  readonly clients: readonly string[];
+  /** Requests per second sent by each client, open loop (a slow answer does not slow the pace). */
+  readonly perClientRate: number;
+  readonly durationMs: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Actions run once `atMs` into the load (e.g. a kill -9), while requests keep flowing. */
+  readonly actions?: readonly { readonly atMs: number; readonly run: () => void | Promise<void> }[];
+  /** Prefix of the X-Request-ID of every request. */
+  readonly label?: string;
+}
+
+const until = (t0: number, atMs: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, t0 + atMs - Date.now())));
+
+/**
+ * Paced load through the gateway: each client sends `perClientRate` predictions per second over its
+ * own keep-alive connections for `durationMs`. Resolves with every outcome once all have answered.
+ */
+export async function steadyLoad(stack: LocalStack, options: SteadyLoadOptions): Promise<LoadOutcome[]> {
+  const perClient = Math.floor((options.durationMs / 1000) * options.perClientRate);
+  const intervalMs = 1000 / options.perClientRate;
+  const label = options.label ?? 'load';
+  const agents = options.clients.map(
+    (localAddress) => new https.Agent({ keepAlive: true, ca: stack.tls.caCertPem, localAddress }),
+  );
+  const t0 = Date.now();
+  const pending: Promise<LoadOutcome>[] = [];
+  const actions = (options.actions ?? []).map(async (action) => {
+    await until(t0, action.atMs);
+    await action.run();
+  });
+  const send = async (client: string, agent: https.Agent, i: number): Promise<LoadOutcome> => {
+    const requestId = `${label}-${client}-${i}`;
+    const sentAt = Date.now() - t0;
+    try {
+      const response = await predict(stack, `steady load ${i}`, {
+        agent,
+        localAddress: client,
+        headers: { 'X-Request-ID': requestId, ...options.headers },
+      });
+      const ms = Date.now() - t0 - sentAt;
+      const contentType = String(response.headers['content-type'] ?? '');
+      const body = response.status === 200 ? response.json<Prediction>() : undefined;
+      return {
+        client,
+        requestId,
+        sentAt,
+        ms,
+        status: response.status,
+        contentType,
+        body: response.body,
+        replica: body?.replica,
+        version: body?.version,
+      };
+    } catch (error) {
+      return { client, requestId, sentAt, ms: Date.now() - t0 - sentAt, status: 0, error: String(error) };
+    }
+  };
+  await Promise.all(
+    options.clients.map(async (client, c) => {
+      for (let i = 0; i < perClient; i++) {
+        await until(t0, i * intervalMs);
+        pending.push(send(client, agents[c]!, i));
+      }
+    }),
+  );
+  try {
+    await Promise.all(actions);
+    return await Promise.all(pending);
+  } finally {
+    agents.forEach((agent) => agent.destroy());
+  }
+}
+
+/** What a failed outcome looks like in an assertion message. */
+export const failures = (outcomes: readonly LoadOutcome[]) =>
+  outcomes
+    .filter((o) => o.status !== 200)
+    .map((o) => ({ id: o.requestId, at: o.sentAt, status: o.status, error: o.error, body: o.body }));
+
+/** pids of the direct children of `pid` (nginx workers of a master). */
+export async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return text.trim() === '' ? [] : text.trim().split(/\s+/).map(Number);
+}
+
+/** Runs the real `nginx -s reload` against the stack's nginx (pid file, prefix and config of the stack). */
+export async function nginxReload(stack: LocalStack): Promise<void> {
+  const prefix = path.dirname(stack.nginx.confPath);
+  await run(findNginx(), ['-p', `${prefix}/`, '-c', stack.nginx.confPath, '-e', 'stderr', '-s', 'reload'], {
+    timeout: 10_000,
+  });
+}
+
+/** Restarts every replica that is not running (a previous test may have killed one). */
+export async function restartStopped(stack: LocalStack): Promise<void> {
+  for (const replica of stack.replicas) {
+    if (!replica.process.running()) {
+      await replica.process.restart();
+    }
+  }
+}
