@@ -3,7 +3,8 @@ import { loadDataset, DatasetError } from './dataset';
 import { DEFAULT_TRAINING, runTraining, writeArtifacts, type TrainingSettings } from './train';
 
 const USAGE = `usage: npm run train -- --data <csv> [--out model/] [--seed 42]
-       [--c 1,2,4] [--class-weight-power 0,0.3,0.5] [--min-df 2] [--max-features 20000]
+       [--c 0.25,0.5] [--class-weight-power 0.5,0.7] [--min-df 2] [--max-features 20000]
+       [--char-max-features 20000]   (0 = word n-grams only)
 Trains the emotion classifier on a tweet_emotions-layout CSV (tweet_id,sentiment,content), selects
 hyperparameters on a validation split of the training part, reports held-out metrics, then refits
 on all rows and writes <out>/sentiment.onnx and <out>/model-card.json.
@@ -33,6 +34,7 @@ export function parseCli(argv: string[]): { data: string; out: string; settings:
       'class-weight-power': { type: 'string' },
       'min-df': { type: 'string' },
       'max-features': { type: 'string' },
+      'char-max-features': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -51,6 +53,7 @@ export function parseCli(argv: string[]): { data: string; out: string; settings:
       classWeightPower: numbers('class-weight-power', values['class-weight-power'], space.classWeightPower),
       minDf: numbers('min-df', values['min-df'], space.minDf),
       maxFeatures: numbers('max-features', values['max-features'], space.maxFeatures),
+      charMaxFeatures: numbers('char-max-features', values['char-max-features'], space.charMaxFeatures),
     },
   };
   return { data: values.data, out: values.out ?? 'model/', settings };

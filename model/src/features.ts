@@ -1,24 +1,31 @@
 /**
- * TF-IDF over word 1-2-grams, computed exactly as ONNX's TfIdfVectorizer (mode TFIDF: raw count x
- * idf weight) followed by L2 normalisation.
+ * TF-IDF feature blocks, computed exactly as ONNX's TfIdfVectorizer does (mode TFIDF: raw n-gram
+ * count x idf weight), each block L2-normalised on its own (as scikit-learn's FeatureUnion of two
+ * TfidfVectorizers): word 1-2-grams over TOKEN_PATTERN tokens, and character n-grams over the
+ * lowercased text, which catch what word tokens miss in tweets ("loooove", "sooo", "!!").
  */
+import { normalize, PAD_TOKEN, tokenizeNormalized } from './text';
 
-/** Vocabulary settings. */
-export interface VocabularyOptions {
+/** Which sequence a block takes n-grams of. */
+export type Analyzer = 'word' | 'char';
+
+/** How a block's n-grams are built and how many are kept. */
+export interface BlockOptions {
+  analyzer: Analyzer;
+  minN: number;
+  maxN: number;
   /** Minimum number of training documents an n-gram must occur in. */
   minDf: number;
   /** Keep at most this many n-grams (highest document frequency first; ties by term). */
   maxFeatures: number;
-  /** Longest n-gram (1 or 2). */
-  ngramMax: 1 | 2;
 }
 
-/** A fitted vocabulary: unigrams first, then bigrams ("a b"), with smoothed idf weights. */
-export interface Vocabulary {
-  /** Column order of the feature vector; unigrams precede bigrams. */
+/** A fitted block: its n-grams in column order (grouped by length, ascending) and their idf. */
+export interface NgramBlock {
+  analyzer: Analyzer;
+  minN: number;
+  maxN: number;
   terms: string[];
-  /** How many leading `terms` are unigrams. */
-  unigramCount: number;
   /** idf per term: ln((1 + n) / (1 + df)) + 1, as scikit-learn's smooth_idf. */
   idf: Float64Array;
 }
@@ -32,78 +39,161 @@ export interface CsrMatrix {
   values: Float64Array;
 }
 
-/** The n-grams of one token sequence (unigrams then bigrams, with repeats). */
-export function ngrams(tokens: readonly string[], ngramMax: 1 | 2): string[] {
-  const out = tokens.slice();
-  if (ngramMax === 2) {
-    for (let i = 0; i + 1 < tokens.length; i += 1) out.push(`${tokens[i]} ${tokens[i + 1]}`);
+/** The units a block's n-grams are made of: word tokens, or the characters of the padded text. */
+export function units(analyzer: Analyzer, normalized: string): string[] {
+  // The graph appends " PAD" before both tokenizers (see text.ts); the character block sees it too.
+  return analyzer === 'word' ? tokenizeNormalized(normalized) : [...`${normalized} ${PAD_TOKEN}`];
+}
+
+/** Joins n units into one term: words with a space, characters with nothing. */
+export function joinUnits(analyzer: Analyzer, parts: readonly string[]): string {
+  return parts.join(analyzer === 'word' ? ' ' : '');
+}
+
+/** Splits a term back into its units (the TfIdfVectorizer pool stores units). */
+export function splitTerm(analyzer: Analyzer, term: string): string[] {
+  return analyzer === 'word' ? term.split(' ') : [...term];
+}
+
+/** All n-grams (minN..maxN, with repeats) of a unit sequence, shortest first. */
+export function ngramsOf(analyzer: Analyzer, seq: readonly string[], minN: number, maxN: number): string[] {
+  const out: string[] = [];
+  for (let n = minN; n <= maxN; n += 1) {
+    for (let i = 0; i + n <= seq.length; i += 1) out.push(joinUnits(analyzer, seq.slice(i, i + n)));
   }
   return out;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** The n-grams a block counts for one normalised text. */
+export function gramsOfNormalized(
+  block: Pick<NgramBlock, 'analyzer' | 'minN' | 'maxN'>,
+  normalized: string,
+): string[] {
+  if (block.analyzer === 'char') {
+    const padded = `${normalized} ${PAD_TOKEN}`;
+    // Fast path: without surrogate pairs every UTF-16 unit is one character.
+    if (!SURROGATE.test(padded)) {
+      const out: string[] = [];
+      for (let n = block.minN; n <= block.maxN; n += 1) {
+        for (let i = 0; i + n <= padded.length; i += 1) out.push(padded.substring(i, i + n));
+      }
+      return out;
+    }
+  }
+  return ngramsOf(block.analyzer, units(block.analyzer, normalized), block.minN, block.maxN);
+}
+
+/** The n-grams a block counts for one raw text. */
+export function gramsOf(block: Pick<NgramBlock, 'analyzer' | 'minN' | 'maxN'>, text: string): string[] {
+  return gramsOfNormalized(block, normalize(text));
+}
+
 const UPPER = /[A-Z]/;
 
-/** Fits the vocabulary and idf on tokenised training documents. */
-export function fitVocabulary(docs: readonly (readonly string[])[], options: VocabularyOptions): Vocabulary {
-  const df = new Map<string, number>();
-  for (const tokens of docs) {
-    for (const gram of new Set(ngrams(tokens, options.ngramMax))) df.set(gram, (df.get(gram) ?? 0) + 1);
-  }
-  // Upper-case tokens only arise from the pad token / StringNormalizer's error text: never features.
+/** Fits a block's vocabulary and idf on the n-grams of each training document. */
+export function fitBlock(docGrams: readonly (readonly string[])[], options: BlockOptions): NgramBlock {
+  // Document frequency without a Set per document: remember the last document that counted a gram.
+  const seen = new Map<string, { count: number; doc: number }>();
+  docGrams.forEach((grams, doc) => {
+    for (const gram of grams) {
+      const entry = seen.get(gram);
+      if (entry === undefined) seen.set(gram, { count: 1, doc });
+      else if (entry.doc !== doc) {
+        entry.count += 1;
+        entry.doc = doc;
+      }
+    }
+  });
+  const df = new Map([...seen].map(([gram, { count }]) => [gram, count]));
+  const length = (g: string): number => splitTerm(options.analyzer, g).length;
+  // Upper case only comes from the in-graph pad (lowercased text has none): never a feature.
   const kept = [...df.entries()]
     .filter(([gram, count]) => count >= options.minDf && !UPPER.test(gram))
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .slice(0, options.maxFeatures);
-  const isBigram = (gram: string): boolean => gram.includes(' ');
-  const ordered = [...kept.filter(([g]) => !isBigram(g)), ...kept.filter(([g]) => isBigram(g))];
-  const n = docs.length;
+    .slice(0, options.maxFeatures)
+    .map(([gram, count]) => ({ gram, count, n: length(gram) }))
+    // Stable sort: grouped by length (the pool layout), by frequency within a group.
+    .sort((a, b) => a.n - b.n);
+  const n = docGrams.length;
   return {
-    terms: ordered.map(([g]) => g),
-    unigramCount: ordered.filter(([g]) => !isBigram(g)).length,
-    idf: Float64Array.from(ordered, ([, count]) => Math.log((1 + n) / (1 + count)) + 1),
+    analyzer: options.analyzer,
+    minN: options.minN,
+    maxN: options.maxN,
+    terms: kept.map((k) => k.gram),
+    idf: Float64Array.from(kept, (k) => Math.log((1 + n) / (1 + k.count)) + 1),
   };
 }
 
-/** Term -> column lookup for a vocabulary. */
-export function termIndex(vocab: Vocabulary): Map<string, number> {
-  return new Map(vocab.terms.map((t, i) => [t, i]));
+/** Term -> column lookup for a block. */
+export function termIndex(block: NgramBlock): Map<string, number> {
+  return new Map(block.terms.map((t, i) => [t, i]));
 }
 
-/** One document's L2-normalised TF-IDF vector as sorted (index, value) pairs; empty if no term is known. */
+/** One document's L2-normalised TF-IDF vector as sorted (column, value) pairs; empty if no term is known. */
 export function vectorize(
-  tokens: readonly string[],
+  grams: readonly string[],
   index: ReadonlyMap<string, number>,
-  vocab: Vocabulary,
-  ngramMax: 1 | 2,
+  idf: Float64Array,
 ): { indices: number[]; values: number[] } {
   const counts = new Map<number, number>();
-  for (const gram of ngrams(tokens, ngramMax)) {
+  for (const gram of grams) {
     const j = index.get(gram);
     if (j !== undefined) counts.set(j, (counts.get(j) ?? 0) + 1);
   }
   const indices = [...counts.keys()].sort((a, b) => a - b);
-  const values = indices.map((j) => (counts.get(j) ?? 0) * (vocab.idf[j] ?? 0));
-  const norm = Math.sqrt(values.reduce((s, v) => s + v * v, 0));
-  return { indices, values: norm > 0 ? values.map((v) => v / norm) : values };
+  return { indices, values: normalizedValues(indices, (j) => (counts.get(j) ?? 0) * (idf[j] ?? 0)) };
 }
 
-/** Vectorises many tokenised documents into a CSR matrix. */
-export function toCsr(docs: readonly (readonly string[])[], vocab: Vocabulary, ngramMax: 1 | 2): CsrMatrix {
-  const index = termIndex(vocab);
-  const indptr = new Int32Array(docs.length + 1);
+function normalizedValues(indices: readonly number[], value: (j: number) => number): number[] {
+  const values = indices.map(value);
+  const norm = Math.sqrt(values.reduce((s, v) => s + v * v, 0));
+  return norm > 0 ? values.map((v) => v / norm) : values;
+}
+
+/**
+ * Feature matrix of raw texts over several blocks: each block's row is normalised on its own and
+ * the blocks sit side by side (block b's columns start after all earlier blocks' columns).
+ * `docGrams[b][i]` may be passed when the n-grams are already computed.
+ */
+export function featureMatrix(
+  blocks: readonly NgramBlock[],
+  texts: readonly string[],
+  docGrams?: readonly (readonly (readonly string[])[])[],
+): CsrMatrix {
+  const indexes = blocks.map(termIndex);
+  const offsets = blocks.map((_, b) => blocks.slice(0, b).reduce((s, x) => s + x.terms.length, 0));
+  const indptr = new Int32Array(texts.length + 1);
   const allIdx: number[] = [];
   const allVal: number[] = [];
-  docs.forEach((tokens, i) => {
-    const { indices, values } = vectorize(tokens, index, vocab, ngramMax);
-    for (let k = 0; k < indices.length; k += 1) {
-      allIdx.push(indices[k] ?? 0);
-      allVal.push(values[k] ?? 0);
-    }
+  // Same result as vectorize(), with one dense count buffer per block instead of a Map per row.
+  const counts = blocks.map((block) => new Float64Array(block.terms.length));
+  texts.forEach((text, i) => {
+    blocks.forEach((block, b) => {
+      const index = indexes[b] ?? new Map<string, number>();
+      const count = counts[b] ?? new Float64Array();
+      const touched: number[] = [];
+      for (const gram of docGrams?.[b]?.[i] ?? gramsOf(block, text)) {
+        const j = index.get(gram);
+        if (j === undefined) continue;
+        if (count[j] === 0) touched.push(j);
+        count[j] = (count[j] ?? 0) + 1;
+      }
+      touched.sort((a, c) => a - c);
+      const values = normalizedValues(touched, (j) => (count[j] ?? 0) * (block.idf[j] ?? 0));
+      const offset = offsets[b] ?? 0;
+      touched.forEach((j, p) => {
+        allIdx.push(offset + j);
+        allVal.push(values[p] ?? 0);
+        count[j] = 0;
+      });
+    });
     indptr[i + 1] = allIdx.length;
   });
   return {
-    rows: docs.length,
-    cols: vocab.terms.length,
+    rows: texts.length,
+    cols: blocks.reduce((s, x) => s + x.terms.length, 0),
     indptr,
     indices: Int32Array.from(allIdx),
     values: Float64Array.from(allVal),

@@ -1,4 +1,5 @@
 import type { CsrMatrix } from './features';
+import { ObjectiveEngine } from './objective';
 
 /** Multinomial logistic regression weights: `weights` is `[features, classes]` row-major. */
 export interface LinearModel {
@@ -21,6 +22,8 @@ export interface TrainOptions {
    * as scikit-learn's lbfgs solver whose default tol is also 1e-4.
    */
   tolerance?: number;
+  /** Threads for the objective (default: up to 2, as the machine allows). */
+  threads?: number;
   /** Start from these weights (warm start along a regularisation path). */
   initial?: LinearModel;
   /** Called after each iteration (progress reporting). */
@@ -67,44 +70,12 @@ export function decisionFunction(x: CsrMatrix, model: LinearModel): Float64Array
 function objective(
   theta: Float64Array,
   grad: Float64Array,
-  x: CsrMatrix,
-  y: Int32Array,
-  k: number,
-  sw: Float64Array,
+  engine: ObjectiveEngine,
   c: number,
+  n: number,
+  nW: number,
 ): number {
-  const nW = x.cols * k;
-  const n = x.rows;
-  const { indptr, indices, values } = x;
-  grad.fill(0);
-  const z = new Float64Array(k);
-  let loss = 0;
-  // Hot loop: non-null assertions instead of `?? 0` (indices are in range by construction).
-  for (let i = 0; i < n; i += 1) {
-    for (let cl = 0; cl < k; cl += 1) z[cl] = theta[nW + cl]!;
-    const start = indptr[i]!;
-    const end = indptr[i + 1]!;
-    for (let p = start; p < end; p += 1) {
-      const base = indices[p]! * k;
-      const v = values[p]!;
-      for (let cl = 0; cl < k; cl += 1) z[cl]! += v * theta[base + cl]!;
-    }
-    let max = -Infinity;
-    for (let cl = 0; cl < k; cl += 1) if (z[cl]! > max) max = z[cl]!;
-    let sum = 0;
-    for (let cl = 0; cl < k; cl += 1) sum += Math.exp(z[cl]! - max);
-    const logSum = max + Math.log(sum);
-    const yi = y[i]!;
-    const wi = sw[i]! / n;
-    loss += wi * (logSum - z[yi]!);
-    for (let cl = 0; cl < k; cl += 1) z[cl] = wi * (Math.exp(z[cl]! - logSum) - (cl === yi ? 1 : 0));
-    for (let cl = 0; cl < k; cl += 1) grad[nW + cl]! += z[cl]!;
-    for (let p = start; p < end; p += 1) {
-      const base = indices[p]! * k;
-      const v = values[p]!;
-      for (let cl = 0; cl < k; cl += 1) grad[base + cl]! += v * z[cl]!;
-    }
-  }
+  const loss = engine.evaluate(theta, grad);
   const reg = 1 / (c * n);
   let sq = 0;
   for (let j = 0; j < nW; j += 1) {
@@ -127,8 +98,8 @@ function axpy(a: number, x: Float64Array, y: Float64Array): void {
 }
 
 /**
- * Fits multinomial logistic regression with L2 regularisation by L-BFGS (memory 10, backtracking
- * Armijo line search). Deterministic: no randomness, fixed iteration order.
+ * Fits multinomial logistic regression with L2 regularisation by L-BFGS. Deterministic: no
+ * randomness, fixed iteration and summation order (also across thread counts).
  */
 export function trainLogisticRegression(
   x: CsrMatrix,
@@ -139,16 +110,45 @@ export function trainLogisticRegression(
   const k = classes;
   const dim = x.cols * k + k;
   const sw = options.sampleWeights ?? new Float64Array(x.rows).fill(1);
-  const maxIter = options.maxIterations ?? 500;
-  const tol = options.tolerance ?? 1e-4;
-  const memory = 10;
   const theta = new Float64Array(dim);
   if (options.initial && options.initial.features === x.cols && options.initial.classes === k) {
     theta.set(options.initial.weights);
     theta.set(options.initial.intercepts, x.cols * k);
   }
+  const nW = x.cols * k;
+  const engine = new ObjectiveEngine(x, y, sw, k, options.threads);
+  try {
+    minimise(theta, (t, g) => objective(t, g, engine, options.c, x.rows, nW), {
+      maxIterations: options.maxIterations ?? 500,
+      tolerance: options.tolerance ?? 1e-4,
+      onIteration: options.onIteration,
+    });
+  } finally {
+    engine.close();
+  }
+  return { features: x.cols, classes: k, weights: theta.slice(0, nW), intercepts: theta.slice(nW) };
+}
+
+/**
+ * Minimises a smooth function by L-BFGS (memory 10, backtracking Armijo line search), starting
+ * from and updating `theta` in place. Stops when the largest gradient component is below
+ * `tolerance`, the relative decrease stalls, or after `maxIterations`.
+ */
+export function minimise(
+  theta: Float64Array,
+  fn: (theta: Float64Array, grad: Float64Array) => number,
+  options: {
+    maxIterations: number;
+    tolerance: number;
+    onIteration?: (iteration: number, loss: number) => void;
+  },
+): Float64Array {
+  const dim = theta.length;
+  const memory = 10;
+  const maxIter = options.maxIterations;
+  const tol = options.tolerance;
   let grad = new Float64Array(dim);
-  let f = objective(theta, grad, x, y, k, sw, options.c);
+  let f = fn(theta, grad);
   const sHist: Float64Array[] = [];
   const yHist: Float64Array[] = [];
   const rhoHist: number[] = [];
@@ -190,7 +190,7 @@ export function trainLogisticRegression(
     let accepted = false;
     for (let ls = 0; ls < 40 && !accepted; ls += 1) {
       for (let j = 0; j < dim; j += 1) trial[j] = theta[j]! + step * dir[j]!;
-      fNew = objective(trial, trialGrad, x, y, k, sw, options.c);
+      fNew = fn(trial, trialGrad);
       accepted = fNew <= f + 1e-4 * step * slope;
       if (!accepted) step *= 0.5;
     }
@@ -219,6 +219,5 @@ export function trainLogisticRegression(
     options.onIteration?.(iter, f);
     if (fPrev - f <= 1e-9 * Math.max(1, Math.abs(f))) break;
   }
-  const nW = x.cols * k;
-  return { features: x.cols, classes: k, weights: theta.slice(0, nW), intercepts: theta.slice(nW) };
+  return theta;
 }

@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { joinUnits, splitTerm, type Analyzer, type NgramBlock } from './features';
 import type { TrainedModel } from './pipeline';
 import { NORMALIZER_LOCALE, PAD_TOKEN, TOKEN_PATTERN } from './text';
 
@@ -85,58 +86,107 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): o
 /** Graph metadata stored in the model (shown by Netron; read back by the API for /model info). */
 export type ModelMetadata = Record<string, string>;
 
+/** Tokenizer expression that makes com.microsoft Tokenizer split into single characters. */
+const CHAR_TOKENEXP = '.';
+
+/** TfIdfVectorizer attributes for a block: pool of units grouped by n-gram length. */
+function vectorizerAttributes(block: NgramBlock): Record<string, AttrValue> {
+  const pool: string[] = [];
+  const starts: number[] = [];
+  for (let n = 1; n <= block.maxN; n += 1) {
+    starts.push(pool.length);
+    for (const term of block.terms) {
+      const parts = splitTerm(block.analyzer, term);
+      if (parts.length === n) pool.push(...parts);
+    }
+  }
+  return {
+    mode: 'TFIDF',
+    min_gram_length: block.minN,
+    max_gram_length: block.maxN,
+    max_skip_count: 0,
+    ngram_counts: starts,
+    // Terms are stored grouped by length, which is also their column order.
+    ngram_indexes: block.terms.map((_, i) => i),
+    pool_strings: pool,
+    weights: { floats: Array.from(block.idf) },
+  };
+}
+
 /**
- * Builds the ONNX graph: StringNormalizer -> StringConcat(pad) -> Tokenizer -> TfIdfVectorizer ->
- * (MatMul, ReduceL2) -> Div -> Add -> Softmax / ArgMax -> Gather(classes). The L2 division is
- * applied to the C logits instead of the V features: (x / |x|) W = (x W) / |x|, one divide per
- * class instead of per vocabulary term.
+ * Builds the ONNX graph:
+ *   text -> StringNormalizer -> StringConcat(" PAD") -> per block: Tokenizer -> TfIdfVectorizer
+ *   -> (MatMul, ReduceL2 -> Max(eps)) -> Div; blocks summed -> Add(intercepts) -> Softmax / ArgMax
+ *   -> Gather(classes).
+ * The L2 division is applied to the C scores instead of the V features: (x / |x|) W = (x W) / |x|,
+ * one divide per class instead of per vocabulary term.
  */
 export function buildOnnxModel(model: TrainedModel, metadata: ModelMetadata = {}): Uint8Array {
-  const { vocab, linear, labels } = model;
+  const { blocks, linear, labels } = model;
   const k = labels.length;
-  const v = vocab.terms.length;
-  if (v === 0) throw new RangeError('vocabulary is empty: no n-gram reached min_df');
-  const unigrams = vocab.terms.slice(0, vocab.unigramCount);
-  const bigramParts = vocab.terms.slice(vocab.unigramCount).flatMap((t) => t.split(' '));
-
+  if (blocks.length === 0 || blocks.some((b) => b.terms.length === 0)) {
+    throw new RangeError('vocabulary is empty: no n-gram reached min_df');
+  }
   const nodes: onnx.INodeProto[] = [
     node('StringNormalizer', ['text'], ['lowered'], {
       case_change_action: 'LOWER',
       locale: NORMALIZER_LOCALE,
     }),
     node('StringConcat', ['lowered', 'pad_suffix'], ['padded']),
-    node(
-      'Tokenizer',
-      ['padded'],
-      ['tokens'],
-      { mark: 0, mincharnum: 1, pad_value: PAD_TOKEN, tokenexp: TOKEN_PATTERN },
-      'com.microsoft',
-    ),
-    node('TfIdfVectorizer', ['tokens'], ['tfidf'], {
-      mode: 'TFIDF',
-      min_gram_length: 1,
-      max_gram_length: model.ngramMax,
-      max_skip_count: 0,
-      ngram_counts: model.ngramMax === 2 ? [0, unigrams.length] : [0],
-      ngram_indexes: Array.from({ length: v }, (_, i) => i),
-      pool_strings: [...unigrams, ...bigramParts],
-      weights: { floats: Array.from(vocab.idf) },
-    }),
-    node('ReduceL2', ['tfidf', 'norm_axes'], ['norm'], { keepdims: 1 }),
-    node('Max', ['norm', 'norm_epsilon'], ['safe_norm']),
-    node('MatMul', ['tfidf', 'coefficients'], ['raw_scores']),
-    node('Div', ['raw_scores', 'safe_norm'], ['scaled_scores']),
-    node('Add', ['scaled_scores', 'intercepts'], ['logits']),
+  ];
+  const initializers: onnx.ITensorProto[] = [
+    stringTensor('pad_suffix', [` ${PAD_TOKEN}`]),
+    int64Tensor('norm_axes', [1]),
+    floatTensor('norm_epsilon', [], [NORM_EPSILON]),
+  ];
+  let row = 0;
+  const blockScores = blocks.map((block) => {
+    const p = block.analyzer;
+    const v = block.terms.length;
+    nodes.push(
+      node(
+        'Tokenizer',
+        ['padded'],
+        [`${p}_tokens`],
+        {
+          mark: 0,
+          mincharnum: 1,
+          pad_value: PAD_TOKEN,
+          tokenexp: block.analyzer === 'word' ? TOKEN_PATTERN : CHAR_TOKENEXP,
+        },
+        'com.microsoft',
+      ),
+      node('TfIdfVectorizer', [`${p}_tokens`], [`${p}_tfidf`], vectorizerAttributes(block)),
+      node('ReduceL2', [`${p}_tfidf`, 'norm_axes'], [`${p}_norm`], { keepdims: 1 }),
+      node('Max', [`${p}_norm`, 'norm_epsilon'], [`${p}_safe_norm`]),
+      node('MatMul', [`${p}_tfidf`, `${p}_coefficients`], [`${p}_raw_scores`]),
+      node('Div', [`${p}_raw_scores`, `${p}_safe_norm`], [`${p}_scores`]),
+    );
+    initializers.push(
+      floatTensor(`${p}_coefficients`, [v, k], linear.weights.subarray(row * k, (row + v) * k)),
+    );
+    row += v;
+    return `${p}_scores`;
+  });
+  let scores = blockScores[0] ?? '';
+  for (const next of blockScores.slice(1)) {
+    nodes.push(node('Add', [scores, next], [`${scores}_plus_${next}`]));
+    scores = `${scores}_plus_${next}`;
+  }
+  nodes.push(
+    node('Add', [scores, 'intercepts'], ['logits']),
     node('Softmax', ['logits'], [MODEL_IO.probabilities], { axis: -1 }),
     node('ArgMax', ['logits'], ['label_index'], { axis: 1, keepdims: 0 }),
     node('Gather', ['class_labels', 'label_index'], [MODEL_IO.label], { axis: 0 }),
     node('Identity', ['class_labels'], [MODEL_IO.classes]),
-  ];
+  );
+  initializers.push(floatTensor('intercepts', [k], linear.intercepts), stringTensor('class_labels', labels));
   const proto: onnx.IModelProto = {
     irVersion: IR_VERSION,
     producerName: 'sentiment-gateway',
     producerVersion: '1',
-    docString: 'TF-IDF (word 1-2-grams) + multinomial logistic regression emotion classifier.',
+    docString:
+      'TF-IDF (word 1-2-grams + character n-grams) + multinomial logistic regression emotion classifier.',
     opsetImport: Object.entries(OPSETS).map(([domain, version]) => ({
       domain: domain === 'ai.onnx' ? '' : domain,
       version,
@@ -145,14 +195,7 @@ export function buildOnnxModel(model: TrainedModel, metadata: ModelMetadata = {}
     graph: {
       name: 'sentiment',
       node: nodes,
-      initializer: [
-        stringTensor('pad_suffix', [` ${PAD_TOKEN}`]),
-        int64Tensor('norm_axes', [1]),
-        { ...floatTensor('norm_epsilon', [], [NORM_EPSILON]) },
-        floatTensor('coefficients', [v, k], linear.weights),
-        floatTensor('intercepts', [k], linear.intercepts),
-        stringTensor('class_labels', labels),
-      ],
+      initializer: initializers,
       input: [valueInfo(MODEL_IO.input, DataType.STRING, ['N'])],
       output: [
         valueInfo(MODEL_IO.label, DataType.STRING, ['N']),
@@ -178,12 +221,12 @@ function floatsOf(t: onnx.ITensorProto): Float64Array {
  * float64), so the reference scorer can be checked against any committed model file.
  */
 export function readOnnxModel(bytes: Uint8Array): TrainedModel {
-  const model = onnx.ModelProto.decode(bytes);
-  const graph = model.graph;
+  const graph = onnx.ModelProto.decode(bytes).graph;
   if (!graph) throw new Error('ONNX model has no graph');
-  const find = (op: string): onnx.INodeProto => {
-    const n = (graph.node ?? []).find((x) => x.opType === op);
-    if (!n) throw new Error(`ONNX graph has no ${op} node`);
+  const nodes = graph.node ?? [];
+  const producer = (output: string): onnx.INodeProto => {
+    const n = nodes.find((x) => (x.output ?? []).includes(output));
+    if (!n) throw new Error(`ONNX graph has no node producing ${output}`);
     return n;
   };
   const attrOf = (n: onnx.INodeProto, name: string): onnx.IAttributeProto => {
@@ -191,47 +234,59 @@ export function readOnnxModel(bytes: Uint8Array): TrainedModel {
     if (!a) throw new Error(`${n.opType} has no attribute ${name}`);
     return a;
   };
-  const tokenexp = dec.decode(attrOf(find('Tokenizer'), 'tokenexp').s ?? new Uint8Array());
-  if (tokenexp !== TOKEN_PATTERN) {
-    throw new Error(
-      `model tokenizer pattern ${JSON.stringify(tokenexp)} differs from this code's TOKEN_PATTERN`,
-    );
-  }
-  const tfidf = find('TfIdfVectorizer');
-  const pool = (attrOf(tfidf, 'pool_strings').strings ?? []).map((s) => dec.decode(s));
-  const counts = (attrOf(tfidf, 'ngram_counts').ints ?? []).map(Number);
-  const indexes = (attrOf(tfidf, 'ngram_indexes').ints ?? []).map(Number);
-  const weights = attrOf(tfidf, 'weights').floats ?? [];
-  const ngramMax = Number(attrOf(tfidf, 'max_gram_length').i) === 2 ? 2 : 1;
-  const unigramCount = counts.length > 1 ? (counts[1] ?? 0) : pool.length;
-  const grams = [
-    ...pool.slice(0, unigramCount),
-    ...Array.from({ length: (pool.length - unigramCount) / 2 }, (_, i) =>
-      pool.slice(unigramCount + 2 * i, unigramCount + 2 * i + 2).join(' '),
-    ),
-  ];
-  const terms: string[] = new Array<string>(grams.length);
-  const idf = new Float64Array(grams.length);
-  grams.forEach((g, i) => {
-    const col = indexes[i] ?? i;
-    terms[col] = g;
-    idf[col] = weights[i] ?? 0;
-  });
   const init = (name: string): onnx.ITensorProto => {
     const t = (graph.initializer ?? []).find((x) => x.name === name);
     if (!t) throw new Error(`ONNX graph has no initializer ${name}`);
     return t;
   };
   const labels = (init('class_labels').stringData ?? []).map((s) => dec.decode(s));
-  const coefficients = floatsOf(init('coefficients'));
+  const blocks: NgramBlock[] = [];
+  const weightParts: Float64Array[] = [];
+  for (const tfidf of nodes.filter((n) => n.opType === 'TfIdfVectorizer')) {
+    const tokenizer = producer(tfidf.input?.[0] ?? '');
+    const tokenexp = dec.decode(attrOf(tokenizer, 'tokenexp').s ?? new Uint8Array());
+    const analyzer: Analyzer = tokenexp === CHAR_TOKENEXP ? 'char' : 'word';
+    if (analyzer === 'word' && tokenexp !== TOKEN_PATTERN) {
+      throw new Error(
+        `model tokenizer pattern ${JSON.stringify(tokenexp)} differs from this code's TOKEN_PATTERN`,
+      );
+    }
+    const pool = (attrOf(tfidf, 'pool_strings').strings ?? []).map((x) => dec.decode(x));
+    const starts = (attrOf(tfidf, 'ngram_counts').ints ?? []).map(Number);
+    const indexes = (attrOf(tfidf, 'ngram_indexes').ints ?? []).map(Number);
+    const weights = attrOf(tfidf, 'weights').floats ?? [];
+    const grams: string[] = [];
+    starts.forEach((start, i) => {
+      const n = i + 1;
+      const end = starts[i + 1] ?? pool.length;
+      for (let p = start; p + n <= end; p += n) grams.push(joinUnits(analyzer, pool.slice(p, p + n)));
+    });
+    const terms = new Array<string>(grams.length);
+    const idf = new Float64Array(grams.length);
+    grams.forEach((g, i) => {
+      const col = indexes[i] ?? i;
+      terms[col] = g;
+      idf[col] = weights[i] ?? 0;
+    });
+    blocks.push({
+      analyzer,
+      minN: Number(attrOf(tfidf, 'min_gram_length').i),
+      maxN: Number(attrOf(tfidf, 'max_gram_length').i),
+      terms,
+      idf,
+    });
+    const matmul = nodes.find((n) => n.opType === 'MatMul' && n.input?.[0] === tfidf.output?.[0]);
+    weightParts.push(floatsOf(init(matmul?.input?.[1] ?? '')));
+  }
+  const weights = new Float64Array(weightParts.reduce((s, w) => s + w.length, 0));
+  weightParts.reduce((at, w) => (weights.set(w, at), at + w.length), 0);
   return {
     labels,
-    ngramMax,
-    vocab: { terms, unigramCount, idf },
+    blocks,
     linear: {
-      features: terms.length,
+      features: blocks.reduce((s, b) => s + b.terms.length, 0),
       classes: labels.length,
-      weights: coefficients,
+      weights,
       intercepts: floatsOf(init('intercepts')),
     },
   };

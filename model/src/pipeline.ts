@@ -1,29 +1,79 @@
-import { fitVocabulary, toCsr, type Vocabulary } from './features';
+import {
+  featureMatrix,
+  fitBlock,
+  gramsOfNormalized,
+  type BlockOptions,
+  type CsrMatrix,
+  type NgramBlock,
+} from './features';
 import { decisionFunction, trainLogisticRegression, type LinearModel } from './logreg';
-import { tokenize } from './text';
+import { normalize } from './text';
 
-/** Everything that defines a model, chosen on validation data. */
+/** Everything that defines a model, chosen by cross-validation. */
 export interface Hyperparameters {
   /** Inverse L2 strength (scikit-learn's C). */
   c: number;
-  /** Minimum document frequency of an n-gram. */
-  minDf: number;
-  /** Vocabulary cap. */
-  maxFeatures: number;
-  /** Longest n-gram. */
-  ngramMax: 1 | 2;
   /** Class weight w_c = (n / (C * n_c))^power: 0 = unweighted, 1 = scikit-learn's "balanced". */
   classWeightPower: number;
+  /** Minimum document frequency of an n-gram (both blocks). */
+  minDf: number;
+  /** Word-block cap. */
+  maxFeatures: number;
+  /** Longest word n-gram. */
+  ngramMax: number;
+  /** Character-block cap; 0 leaves the character block out. */
+  charMaxFeatures: number;
+  /** Shortest and longest character n-gram. */
+  charNgramMin: number;
+  charNgramMax: number;
   /** L-BFGS iteration cap. */
   maxIterations: number;
 }
 
-/** A trained classifier: vocabulary + idf + linear layer (+ per-class logit offsets folded into intercepts). */
+/** A trained classifier: n-gram blocks (vocabulary + idf) and one linear layer over all their columns. */
 export interface TrainedModel {
   labels: string[];
-  ngramMax: 1 | 2;
-  vocab: Vocabulary;
+  blocks: NgramBlock[];
+  /** `weights` rows follow the blocks' columns in order; per-class offsets are folded into intercepts. */
   linear: LinearModel;
+}
+
+/** The feature blocks a set of hyperparameters asks for. */
+export function blockOptions(hp: Hyperparameters): BlockOptions[] {
+  const word: BlockOptions = {
+    analyzer: 'word',
+    minN: 1,
+    maxN: hp.ngramMax,
+    minDf: hp.minDf,
+    maxFeatures: hp.maxFeatures,
+  };
+  if (hp.charMaxFeatures <= 0) return [word];
+  return [
+    word,
+    {
+      analyzer: 'char',
+      minN: hp.charNgramMin,
+      maxN: hp.charNgramMax,
+      minDf: hp.minDf,
+      maxFeatures: hp.charMaxFeatures,
+    },
+  ];
+}
+
+/** n-grams of every text for every block: `[block][text][gram]`. */
+export function docGrams(options: readonly BlockOptions[], texts: readonly string[]): string[][][] {
+  const normalized = texts.map(normalize);
+  return options.map((o) => normalized.map((t) => gramsOfNormalized(o, t)));
+}
+
+/** Fits the blocks on training n-grams and returns them with the training matrix. */
+export function fitFeatures(
+  options: readonly BlockOptions[],
+  texts: readonly string[],
+  grams: string[][][] = docGrams(options, texts),
+): { blocks: NgramBlock[]; x: CsrMatrix } {
+  const blocks = options.map((o, b) => fitBlock(grams[b] ?? [], o));
+  return { blocks, x: featureMatrix(blocks, texts, grams) };
 }
 
 /** Class weights (n / (C * n_c))^power for integer labels. */
@@ -33,7 +83,13 @@ export function classWeights(y: ArrayLike<number>, classes: number, power: numbe
   return counts.map((n) => (n === 0 ? 0 : (y.length / (classes * n)) ** power));
 }
 
-/** Fits vocabulary, idf and logistic regression on texts with integer labels into `labels`. */
+/** Per-row weights from the class weighting of `hp`. */
+export function sampleWeights(y: Int32Array, classes: number, power: number): Float64Array {
+  const perClass = classWeights(y, classes, power);
+  return Float64Array.from(y, (c) => perClass[c] ?? 1);
+}
+
+/** Fits features and logistic regression on texts with integer labels into `labels`. */
 export function trainModel(
   texts: readonly string[],
   y: Int32Array,
@@ -41,18 +97,14 @@ export function trainModel(
   hp: Hyperparameters,
   onIteration?: (iteration: number, loss: number) => void,
 ): TrainedModel {
-  const docs = texts.map(tokenize);
-  const vocab = fitVocabulary(docs, { minDf: hp.minDf, maxFeatures: hp.maxFeatures, ngramMax: hp.ngramMax });
-  const x = toCsr(docs, vocab, hp.ngramMax);
-  const perClass = classWeights(y, labels.length, hp.classWeightPower);
-  const sampleWeights = Float64Array.from(y, (c) => perClass[c] ?? 1);
+  const { blocks, x } = fitFeatures(blockOptions(hp), texts);
   const linear = trainLogisticRegression(x, y, labels.length, {
     c: hp.c,
-    sampleWeights,
+    sampleWeights: sampleWeights(y, labels.length, hp.classWeightPower),
     maxIterations: hp.maxIterations,
     onIteration,
   });
-  return { labels: [...labels], ngramMax: hp.ngramMax, vocab, linear };
+  return { labels: [...labels], blocks, linear };
 }
 
 /** Adds per-class logit offsets to the intercepts (returns a new model). */
@@ -63,5 +115,5 @@ export function withOffsets(model: TrainedModel, offsets: ArrayLike<number>): Tr
 
 /** Logits `[texts, classes]` (before softmax) for raw texts. */
 export function logits(model: TrainedModel, texts: readonly string[]): Float64Array {
-  return decisionFunction(toCsr(texts.map(tokenize), model.vocab, model.ngramMax), model.linear);
+  return decisionFunction(featureMatrix(model.blocks, texts), model.linear);
 }

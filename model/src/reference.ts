@@ -1,7 +1,6 @@
-import { termIndex, vectorize } from './features';
+import { gramsOf, termIndex, vectorize } from './features';
 import { softmaxInPlace } from './logreg';
 import type { TrainedModel } from './pipeline';
-import { tokenize } from './text';
 
 /** One prediction: the label and the probability of each class (in `classes` order). */
 export interface Prediction {
@@ -10,14 +9,19 @@ export interface Prediction {
 }
 
 /**
- * The ONNX graph's computation in plain TypeScript (float64): normalise, tokenise, TF-IDF,
- * L2-normalise, linear layer, softmax, argmax. Parity tests compare it with onnxruntime.
+ * The ONNX graph's computation in plain TypeScript (float64): normalise, tokenise, TF-IDF per
+ * block, L2-normalise each block, linear layer, softmax, argmax. Parity tests compare it with
+ * onnxruntime.
  */
 export class ReferenceScorer {
-  private readonly index: Map<string, number>;
+  private readonly indexes: Map<string, number>[];
+  private readonly offsets: number[];
 
   constructor(private readonly model: TrainedModel) {
-    this.index = termIndex(model.vocab);
+    this.indexes = model.blocks.map(termIndex);
+    this.offsets = model.blocks.map((_, b) =>
+      model.blocks.slice(0, b).reduce((s, x) => s + x.terms.length, 0),
+    );
   }
 
   /** Class labels in probability-column order. */
@@ -27,13 +31,17 @@ export class ReferenceScorer {
 
   /** Scores one sentence. */
   predict(text: string): Prediction {
-    const { vocab, linear, labels, ngramMax } = this.model;
+    const { blocks, linear, labels } = this.model;
     const k = labels.length;
-    const { indices, values } = vectorize(tokenize(text), this.index, vocab, ngramMax);
     const z = Float64Array.from(linear.intercepts);
-    indices.forEach((j, p) => {
-      const v = values[p] ?? 0;
-      for (let c = 0; c < k; c += 1) z[c] = (z[c] ?? 0) + v * (linear.weights[j * k + c] ?? 0);
+    blocks.forEach((block, b) => {
+      const { indices, values } = vectorize(gramsOf(block, text), this.indexes[b] ?? new Map(), block.idf);
+      const offset = this.offsets[b] ?? 0;
+      indices.forEach((j, p) => {
+        const v = values[p] ?? 0;
+        const row = (offset + j) * k;
+        for (let c = 0; c < k; c += 1) z[c] = (z[c] ?? 0) + v * (linear.weights[row + c] ?? 0);
+      });
     });
     let best = 0;
     for (let c = 1; c < k; c += 1) if ((z[c] ?? 0) > (z[best] ?? 0)) best = c;

@@ -1,17 +1,23 @@
-import { fitVocabulary, toCsr, type CsrMatrix } from './features';
+import { featureMatrix, fitBlock, type CsrMatrix } from './features';
 import { decisionFunction, trainLogisticRegression, type LinearModel } from './logreg';
 import { argmaxRows, evaluate, type Metrics } from './metrics';
-import { classWeights, type Hyperparameters } from './pipeline';
-import { mulberry32, shuffled } from './split';
-import { tokenize } from './text';
+import { blockOptions, docGrams, sampleWeights, type Hyperparameters } from './pipeline';
+import { mulberry32, shuffled, stratifiedSplit } from './split';
 
 /** The search space: every combination is fitted on the fit part and scored on validation. */
 export interface SearchSpace {
   c: number[];
   minDf: number[];
   maxFeatures: number[];
+  charMaxFeatures: number[];
   classWeightPower: number[];
 }
+
+/** Settings every candidate shares. */
+export type FixedSettings = Pick<
+  Hyperparameters,
+  'ngramMax' | 'charNgramMin' | 'charNgramMax' | 'maxIterations'
+>;
 
 /** One scored candidate. */
 export interface Trial {
@@ -21,11 +27,20 @@ export interface Trial {
   score: number;
 }
 
+/** Out-of-sample check of per-class offsets on the winner's out-of-fold logits. */
+export interface OffsetCheck {
+  adopted: boolean;
+  /** Metrics of the raw logits and of cross-fitted offsets (fitted on one half, scored on the other). */
+  raw: { accuracy: number; macroF1: number };
+  crossFitted: { accuracy: number; macroF1: number };
+}
+
 /** Outcome of model selection. */
 export interface Selection {
   best: Hyperparameters;
-  /** Per-class logit offsets fitted on validation for the best candidate. */
+  /** Per-class logit offsets for the best candidate (all zero when the cross-fitted check rejects them). */
   offsets: number[];
+  offsetCheck: OffsetCheck;
   trials: Trial[];
   /** Pooled out-of-fold metrics of the best candidate, before and after the offsets. */
   validation: { withoutOffsets: Metrics; withOffsets: Metrics };
@@ -47,10 +62,16 @@ export function selectionScore(m: Pick<Metrics, 'accuracy' | 'macroF1'>): number
  * validation logits (a prior correction for the rare classes). Offsets are on a 0.05 grid in
  * [-1, 1]; class 0's offset stays 0 (softmax is shift-invariant).
  */
-export function fitOffsets(logits: Float64Array, truth: Int32Array, k: number, rounds = 3): number[] {
+export function fitOffsets(
+  logits: Float64Array,
+  truth: Int32Array,
+  k: number,
+  score: (m: Metrics) => number = selectionScore,
+  rounds = 3,
+): number[] {
   const offsets = new Array<number>(k).fill(0);
   const shifted = Float64Array.from(logits);
-  const scoreWith = (): number => selectionScore(evaluate(truth, argmaxRows(shifted, k), k));
+  const scoreWith = (): number => score(evaluate(truth, argmaxRows(shifted, k), k));
   const apply = (c: number, delta: number): void => {
     for (let off = c; off < shifted.length; off += k) shifted[off] = (shifted[off] ?? 0) + delta;
   };
@@ -80,17 +101,56 @@ export function fitOffsets(logits: Float64Array, truth: Int32Array, k: number, r
   return offsets;
 }
 
+/**
+ * Offsets fitted on out-of-fold logits are scored on those same rows, which flatters them. Fit on
+ * one stratified half, score on the other (both ways): adopt offsets only if neither accuracy nor
+ * macro-F1 gets worse out of sample.
+ */
+export function checkOffsets(logits: Float64Array, truth: Int32Array, k: number, seed: number): OffsetCheck {
+  const halves = stratifiedSplit(Array.from(truth), 0.5, seed);
+  const rowsOf = (rows: number[]): { z: Float64Array; y: Int32Array } => {
+    const z = new Float64Array(rows.length * k);
+    rows.forEach((row, i) => z.set(logits.subarray(row * k, (row + 1) * k), i * k));
+    return { z, y: Int32Array.from(rows, (i) => truth[i] ?? 0) };
+  };
+  const raw = evaluate(truth, argmaxRows(logits, k), k);
+  let accuracy = 0;
+  let macroF1 = 0;
+  for (const [fitRows, scoreRows] of [
+    [halves.train, halves.test],
+    [halves.test, halves.train],
+  ] as const) {
+    const fit = rowsOf(fitRows);
+    const scored = rowsOf(scoreRows);
+    const offsets = fitOffsets(fit.z, fit.y, k);
+    const m = evaluate(
+      scored.y,
+      argmaxRows(
+        scored.z.map((v, i) => v + (offsets[i % k] ?? 0)),
+        k,
+      ),
+      k,
+    );
+    accuracy += m.accuracy / 2;
+    macroF1 += m.macroF1 / 2;
+  }
+  return {
+    adopted: accuracy >= raw.accuracy && macroF1 >= raw.macroF1,
+    raw: { accuracy: raw.accuracy, macroF1: raw.macroF1 },
+    crossFitted: { accuracy, macroF1 },
+  };
+}
+
 /** Cartesian product of a search space, with fixed settings filled in (C ascending last). */
-export function candidates(
-  space: SearchSpace,
-  fixed: Pick<Hyperparameters, 'ngramMax' | 'maxIterations'>,
-): Hyperparameters[] {
+export function candidates(space: SearchSpace, fixed: FixedSettings): Hyperparameters[] {
   const out: Hyperparameters[] = [];
   for (const minDf of space.minDf) {
     for (const maxFeatures of space.maxFeatures) {
-      for (const classWeightPower of space.classWeightPower) {
-        for (const c of [...space.c].sort((a, b) => a - b)) {
-          out.push({ ...fixed, c, minDf, maxFeatures, classWeightPower });
+      for (const charMaxFeatures of space.charMaxFeatures) {
+        for (const classWeightPower of space.classWeightPower) {
+          for (const c of [...space.c].sort((a, b) => a - b)) {
+            out.push({ ...fixed, c, minDf, maxFeatures, charMaxFeatures, classWeightPower });
+          }
         }
       }
     }
@@ -133,49 +193,55 @@ export function selectModel(
   y: Int32Array,
   k: number,
   space: SearchSpace,
-  fixed: Pick<Hyperparameters, 'ngramMax' | 'maxIterations'>,
+  fixed: FixedSettings,
   options: { folds: number; seed: number; log?: (message: string) => void },
 ): Selection {
   const log = options.log ?? (() => undefined);
-  const docs = texts.map(tokenize);
-  const fold = stratifiedFolds(y, options.folds, options.seed);
   const all = candidates(space, fixed);
+  // n-grams depend only on the fixed settings: compute each block's once for all texts.
+  const widest = blockOptions({ ...(all[0] as Hyperparameters), charMaxFeatures: 1 });
+  const grams = docGrams(widest, texts);
+  const fold = stratifiedFolds(y, options.folds, options.seed);
   const oof = all.map(() => new Float64Array(y.length * k));
   for (let f = 0; f < options.folds; f += 1) {
     const fitRows: number[] = [];
     const valRows: number[] = [];
     fold.forEach((g, i) => (g === f ? valRows : fitRows).push(i));
-    const fitDocs = fitRows.map((i) => docs[i] ?? []);
-    const valDocs = valRows.map((i) => docs[i] ?? []);
+    const pick = (rows: number[], b: number): string[][] => rows.map((i) => grams[b]?.[i] ?? []);
     const yFit = Int32Array.from(fitRows, (i) => y[i] ?? 0);
     const matrices = new Map<string, { fit: CsrMatrix; val: CsrMatrix }>();
-    let previous: { hp: Hyperparameters; model: LinearModel } | undefined;
+    let previous: { key: string; model: LinearModel } | undefined;
     all.forEach((hp, n) => {
-      const key = `${hp.minDf}/${hp.maxFeatures}`;
+      const key = `${hp.minDf}/${hp.maxFeatures}/${hp.charMaxFeatures}`;
       let mats = matrices.get(key);
       if (!mats) {
-        const vocab = fitVocabulary(fitDocs, {
-          minDf: hp.minDf,
-          maxFeatures: hp.maxFeatures,
-          ngramMax: hp.ngramMax,
-        });
-        mats = { fit: toCsr(fitDocs, vocab, hp.ngramMax), val: toCsr(valDocs, vocab, hp.ngramMax) };
+        const blockOpts = blockOptions(hp);
+        const fitGrams = blockOpts.map((_, b) => pick(fitRows, b));
+        const valGrams = blockOpts.map((_, b) => pick(valRows, b));
+        const blocks = blockOpts.map((o, b) => fitBlock(fitGrams[b] ?? [], o));
+        mats = {
+          fit: featureMatrix(
+            blocks,
+            fitRows.map((i) => texts[i] ?? ''),
+            fitGrams,
+          ),
+          val: featureMatrix(
+            blocks,
+            valRows.map((i) => texts[i] ?? ''),
+            valGrams,
+          ),
+        };
         matrices.set(key, mats);
       }
-      // Any earlier fit on the same vocabulary is a far better start than zeros.
-      const warm =
-        previous && previous.hp.minDf === hp.minDf && previous.hp.maxFeatures === hp.maxFeatures
-          ? previous.model
-          : undefined;
-      const perClass = classWeights(yFit, k, hp.classWeightPower);
       const started = Date.now();
       const model = trainLogisticRegression(mats.fit, yFit, k, {
         c: hp.c,
-        sampleWeights: Float64Array.from(yFit, (c) => perClass[c] ?? 1),
+        sampleWeights: sampleWeights(yFit, k, hp.classWeightPower),
         maxIterations: hp.maxIterations,
-        initial: warm,
+        // Any earlier fit on the same features is a far better start than zeros.
+        initial: previous?.key === key ? previous.model : undefined,
       });
-      previous = { hp, model };
+      previous = { key, model };
       const z = decisionFunction(mats.val, model);
       const target = oof[n] ?? new Float64Array();
       valRows.forEach((row, r) => target.set(z.subarray(r * k, (r + 1) * k), row * k));
@@ -194,11 +260,18 @@ export function selectModel(
   });
   const bestAt = trials.reduce((best, t, i) => (t.score > (trials[best]?.score ?? -1) ? i : best), 0);
   const z = oof[bestAt] ?? new Float64Array();
-  const offsets = fitOffsets(z, y, k);
+  const offsetCheck = checkOffsets(z, y, k, options.seed);
+  const offsets = offsetCheck.adopted ? fitOffsets(z, y, k) : new Array<number>(k).fill(0);
+  log(
+    `offsets ${offsetCheck.adopted ? 'adopted' : 'rejected'}: cross-fitted accuracy ` +
+      `${offsetCheck.crossFitted.accuracy.toFixed(4)} (raw ${offsetCheck.raw.accuracy.toFixed(4)}), macro-F1 ` +
+      `${offsetCheck.crossFitted.macroF1.toFixed(4)} (raw ${offsetCheck.raw.macroF1.toFixed(4)})`,
+  );
   const shifted = Float64Array.from(z, (v, i) => v + (offsets[i % k] ?? 0));
   return {
     best: all[bestAt] ?? (all[0] as Hyperparameters),
     offsets,
+    offsetCheck,
     trials,
     validation: {
       withoutOffsets: evaluate(y, argmaxRows(z, k), k),
@@ -211,5 +284,8 @@ export function selectModel(
 
 /** One-line description of a candidate for progress logs. */
 export function describe(hp: Hyperparameters): string {
-  return `C=${hp.c} minDf=${hp.minDf} maxFeatures=${hp.maxFeatures} classWeightPower=${hp.classWeightPower}`;
+  return (
+    `C=${hp.c} classWeightPower=${hp.classWeightPower} minDf=${hp.minDf} maxFeatures=${hp.maxFeatures} ` +
+    `charMaxFeatures=${hp.charMaxFeatures}`
+  );
 }

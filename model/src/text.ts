@@ -14,8 +14,7 @@
  * - words: letters/digits with inner apostrophes (`don't`, `i'm`);
  * - `!` and `?` one at a time (so `!!!` counts three times);
  * - `@` (a reply/mention marker; the handle itself is a rare word that min_df drops);
- * - a capitalised word: never produced by lowercased text, it only matches PAD_TOKEN and the
- *   literal `Conversion Error` that StringNormalizer emits on its buffer overflow (see normalize).
+ * - a capitalised word: lowercased text never contains one, so it only ever matches PAD_TOKEN.
  */
 export const TOKEN_PATTERN = "[a-z0-9]+(?:'[a-z0-9]+)*|[!?@]|[A-Z][A-Za-z]*";
 
@@ -29,10 +28,8 @@ export const PAD_TOKEN = 'PAD';
 /** Locale for StringNormalizer: `en_US.UTF-8` (the default) is missing on slim images. */
 export const NORMALIZER_LOCALE = 'C.UTF-8';
 
-/** What ONNX Runtime's StringNormalizer returns when its UTF-8 output buffer overflows. */
-const ORT_CONVERSION_ERROR = 'Conversion Error';
-
 const TOKEN_RE = new RegExp(TOKEN_PATTERN, 'g');
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Lower-cases one code point like glibc's towlower: simple (1:1) case mapping only. */
 function lowerCodePoint(cp: number): number {
@@ -46,22 +43,16 @@ function lowerCodePoint(cp: number): number {
 }
 
 /**
- * Lower-cases like ONNX Runtime's `StringNormalizer(LOWER, locale C.UTF-8)` on Linux, including
- * its quirk: it converts to wchar_t, lowers per code point, and converts back into a buffer of
- * 3 bytes per code point; text whose UTF-8 needs more (mostly 4-byte emoji) comes out as the
- * literal "Conversion Error" (onnxruntime core/providers/cpu/nn/string_normalizer.cc).
+ * Lower-cases like ONNX Runtime's `StringNormalizer(LOWER, locale C.UTF-8)` on Linux: per code
+ * point, through wchar_t and the locale's towlower (checked against onnxruntime-node 1.30 by the
+ * parity tests, including "İ" -> "i" and the Kelvin sign -> "k").
  */
 export function normalize(text: string): string {
+  // ASCII: towlower and toLowerCase agree (A-Z only).
+  if (ASCII.test(text)) return text.toLowerCase();
   let out = '';
-  let codePoints = 0;
-  let utf8Bytes = 0;
-  for (const ch of text) {
-    const cp = lowerCodePoint(ch.codePointAt(0) ?? 0);
-    out += String.fromCodePoint(cp);
-    codePoints += 1;
-    utf8Bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  }
-  return utf8Bytes > 3 * codePoints ? ORT_CONVERSION_ERROR : out;
+  for (const ch of text) out += String.fromCodePoint(lowerCodePoint(ch.codePointAt(0) ?? 0));
+  return out;
 }
 
 /** Splits normalised text into tokens with TOKEN_PATTERN (no PAD_TOKEN). */

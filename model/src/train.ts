@@ -5,7 +5,7 @@ import type { Dataset } from './dataset';
 import { argmaxRows, evaluate, type Metrics } from './metrics';
 import { buildOnnxModel, IR_VERSION, MODEL_IO, OPSETS } from './onnx';
 import { logits, trainModel, withOffsets, type Hyperparameters, type TrainedModel } from './pipeline';
-import { selectModel, type SearchSpace, type Selection } from './select';
+import { describe, selectModel, type FixedSettings, type SearchSpace, type Selection } from './select';
 import { stratifiedSplit } from './split';
 import { NORMALIZER_LOCALE, PAD_TOKEN, TOKEN_PATTERN } from './text';
 
@@ -21,8 +21,7 @@ export interface TrainingSettings {
   folds: number;
   seed: number;
   space: SearchSpace;
-  ngramMax: 1 | 2;
-  maxIterations: number;
+  fixed: FixedSettings;
 }
 
 /** The defaults `npm run train` uses: the 80/20 split and the search space of the committed model. */
@@ -30,9 +29,14 @@ export const DEFAULT_TRAINING: TrainingSettings = {
   testFraction: 0.2,
   folds: 3,
   seed: 42,
-  space: { c: [1, 2, 4], minDf: [2], maxFeatures: [20000], classWeightPower: [0, 0.3, 0.5] },
-  ngramMax: 2,
-  maxIterations: 300,
+  space: {
+    c: [0.25, 0.5],
+    minDf: [2],
+    maxFeatures: [20000],
+    charMaxFeatures: [20000],
+    classWeightPower: [0.5, 0.7],
+  },
+  fixed: { ngramMax: 2, charNgramMin: 3, charNgramMax: 4, maxIterations: 300 },
 };
 
 /** What a run produced. */
@@ -73,14 +77,19 @@ export interface ModelCard {
     macroF1: number;
     accuracyBeforeOffsets: number;
     macroF1BeforeOffsets: number;
-    candidates: {
-      c: number;
-      minDf: number;
-      maxFeatures: number;
-      classWeightPower: number;
+    offsets: {
+      adopted: boolean;
+      rule: string;
+      raw: Record<string, number>;
+      crossFitted: Record<string, number>;
+    };
+    candidates: (Pick<
+      Hyperparameters,
+      'c' | 'classWeightPower' | 'minDf' | 'maxFeatures' | 'charMaxFeatures'
+    > & {
       accuracy: number;
       macroF1: number;
-    }[];
+    })[];
   };
   hyperparameters: Hyperparameters & {
     classLogitOffsets: Record<string, number>;
@@ -90,7 +99,7 @@ export interface ModelCard {
     tfidf: string;
   };
   trainedOn: string;
-  vocabularySize: { unigrams: number; bigrams: number; total: number };
+  vocabularySize: { total: number } & Record<string, number>;
   trainingSeconds: { finalFit: number; total: number };
   irVersion: number;
   opsets: Record<string, number>;
@@ -100,6 +109,8 @@ export interface ModelCard {
 }
 
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+const roundAll = (o: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(o).map(([key, v]) => [key, round4(v)]));
 
 function byLabel(labels: readonly string[], values: readonly number[]): Record<string, number> {
   return Object.fromEntries(labels.map((l, i) => [l, round4(values[i] ?? 0)]));
@@ -127,19 +138,13 @@ export function runTraining(
   const trainTexts = train.map((i) => texts[i] ?? '');
   const trainY = Int32Array.from(train, (i) => y[i] ?? 0);
 
-  const selection = selectModel(
-    trainTexts,
-    trainY,
-    k,
-    settings.space,
-    { ngramMax: settings.ngramMax, maxIterations: settings.maxIterations },
-    { folds: settings.folds, seed: settings.seed, log },
-  );
+  const selection = selectModel(trainTexts, trainY, k, settings.space, settings.fixed, {
+    folds: settings.folds,
+    seed: settings.seed,
+    log,
+  });
   const hp = selection.best;
-  log(
-    `selected C=${hp.c} minDf=${hp.minDf} maxFeatures=${hp.maxFeatures} classWeightPower=${hp.classWeightPower}; ` +
-      `offsets ${selection.offsets.map((o) => o.toFixed(2)).join(' ')}`,
-  );
+  log(`selected ${describe(hp)}; offsets ${selection.offsets.map((o) => o.toFixed(2)).join(' ')}`);
 
   log(`fitting the selected model on the ${train.length} training rows`);
   const heldOutModel = withOffsets(trainModel(trainTexts, trainY, labels, hp), selection.offsets);
@@ -221,13 +226,20 @@ export function runTraining(
       macroF1: round4(selection.validation.withOffsets.macroF1),
       accuracyBeforeOffsets: round4(selection.validation.withoutOffsets.accuracy),
       macroF1BeforeOffsets: round4(selection.validation.withoutOffsets.macroF1),
-      candidates: selection.trials.map((t) => ({
-        c: t.hyperparameters.c,
-        minDf: t.hyperparameters.minDf,
-        maxFeatures: t.hyperparameters.maxFeatures,
-        classWeightPower: t.hyperparameters.classWeightPower,
-        accuracy: round4(t.accuracy),
-        macroF1: round4(t.macroF1),
+      offsets: {
+        adopted: selection.offsetCheck.adopted,
+        rule: 'fitted on one half of the out-of-fold logits, scored on the other (both ways); adopted only if neither metric falls',
+        raw: roundAll(selection.offsetCheck.raw),
+        crossFitted: roundAll(selection.offsetCheck.crossFitted),
+      },
+      candidates: selection.trials.map(({ hyperparameters: h, accuracy, macroF1 }) => ({
+        c: h.c,
+        classWeightPower: h.classWeightPower,
+        minDf: h.minDf,
+        maxFeatures: h.maxFeatures,
+        charMaxFeatures: h.charMaxFeatures,
+        accuracy: round4(accuracy),
+        macroF1: round4(macroF1),
       })),
     },
     hyperparameters: {
@@ -236,13 +248,16 @@ export function runTraining(
       tokenPattern: TOKEN_PATTERN,
       padToken: PAD_TOKEN,
       lowercase: `StringNormalizer LOWER, locale ${NORMALIZER_LOCALE}`,
-      tfidf: 'raw term count x smoothed idf ln((1+n)/(1+df))+1, L2-normalised rows',
+      tfidf:
+        'per block (word 1-2-grams; character n-grams of the lowercased text + " PAD"): raw count x smoothed idf ' +
+        'ln((1+n)/(1+df))+1, each block L2-normalised, blocks side by side',
     },
     trainedOn: `all ${examples.length} rows of ${dataset.file} (train + test parts), after model selection`,
     vocabularySize: {
-      unigrams: model.vocab.unigramCount,
-      bigrams: model.vocab.terms.length - model.vocab.unigramCount,
-      total: model.vocab.terms.length,
+      ...Object.fromEntries(
+        model.blocks.map((b) => [`${b.analyzer}${b.minN}to${b.maxN}grams`, b.terms.length]),
+      ),
+      total: model.blocks.reduce((s, b) => s + b.terms.length, 0),
     },
     trainingSeconds: { finalFit: round4(finalFit), total: round4((Date.now() - started) / 1000) },
     irVersion: IR_VERSION,

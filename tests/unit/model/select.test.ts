@@ -38,8 +38,8 @@ describe('fitOffsets', () => {
 describe('candidates', () => {
   test('enumerates the grid with C ascending inside each group', () => {
     const grid = candidates(
-      { c: [4, 1], minDf: [2], maxFeatures: [10], classWeightPower: [0, 0.5] },
-      { ngramMax: 2, maxIterations: 5 },
+      { c: [4, 1], minDf: [2], maxFeatures: [10], charMaxFeatures: [0], classWeightPower: [0, 0.5] },
+      { ngramMax: 2, charNgramMin: 2, charNgramMax: 4, maxIterations: 5 },
     );
     expect(grid.map((h) => [h.classWeightPower, h.c])).toEqual([
       [0, 1],
@@ -63,8 +63,7 @@ describe('ReferenceScorer', () => {
   test('scores a sentence with no known token as softmax(intercepts)', () => {
     const scorer = new ReferenceScorer({
       labels: ['a', 'b'],
-      ngramMax: 2,
-      vocab: { terms: ['x'], unigramCount: 1, idf: Float64Array.from([1]) },
+      blocks: [{ analyzer: 'word', minN: 1, maxN: 2, terms: ['x'], idf: Float64Array.from([1]) }],
       linear: {
         features: 1,
         classes: 2,
