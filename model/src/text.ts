@@ -29,7 +29,7 @@ export const PAD_TOKEN = 'PAD';
 export const NORMALIZER_LOCALE = 'C.UTF-8';
 
 const TOKEN_RE = new RegExp(TOKEN_PATTERN, 'g');
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 
 /** Lower-cases one code point like glibc's towlower: simple (1:1) case mapping only. */
 function lowerCodePoint(cp: number): number {
