@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api`: one API replica on 127.0.0.1 under autocannon load at several concurrencies.
  *
- * Builds the API (tsc, as the image does) and runs the built server, pinned to one CPU when `taskset`
+ * Builds the API (tsc, as the image does) and runs the image's CMD on the build, pinned to one CPU when `taskset`
  * exists; autocannon runs in a separate process pinned to the other CPU. Prints req/s, p50/p99 latency
  * and the replica's peak RSS (VmHWM from /proc) per run, and names the machine.
  *
@@ -19,7 +19,6 @@ import autocannon from 'autocannon';
 import { API_ROUTES } from '../deployments/names';
 
 const ROOT = resolve(__dirname, '..');
-const SERVER = resolve(ROOT, 'dist/services/api/src/server.js');
 
 // Short texts of the kind the model sees (written for the benchmark, not taken from the data set).
 const SENTENCES = [
@@ -170,6 +169,15 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
 }
 
+/** The image's start command (the services/api/Dockerfile CMD), so the benchmark runs what ships. */
+function imageCommand(): string[] {
+  const dockerfile = readFileSync(resolve(ROOT, 'services/api/Dockerfile'), 'utf8');
+  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const [node, ...args] = cmd === undefined ? [] : (JSON.parse(cmd) as string[]);
+  if (node !== 'node') throw new Error('services/api/Dockerfile has no exec-form CMD ["node", ...]');
+  return [process.execPath, ...args.map((arg) => (arg.startsWith('-') ? arg : resolve(ROOT, arg)))];
+}
+
 function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu} x${cpuCount}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`;
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const [command, ...args] = pin(0, [process.execPath, SERVER]);
+  const [command, ...args] = pin(0, imageCommand());
   // Logs go to /dev/null: writing them stays on the hot path, reading them would load the other core.
   const replica = spawn(command!, args, {
     cwd: ROOT,

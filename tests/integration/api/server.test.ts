@@ -307,12 +307,18 @@ describe('the built server in the image layout (/app/{dist,node_modules,model})'
   });
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
+  const dockerfile = () => readFileSync(join(REPO, 'services/api/Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const healthcheck = (): string => {
-    const dockerfile = readFileSync(join(REPO, 'services/api/Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-    const exec = /^HEALTHCHECK\s.*?CMD\s+(\[.*\])\s*$/m.exec(dockerfile)![1]!;
+    const exec = /^HEALTHCHECK\s.*?CMD\s+(\[.*\])\s*$/m.exec(dockerfile())![1]!;
     const [node, flag, script] = JSON.parse(exec) as string[];
     expect([node, flag]).toEqual(['node', '-e']);
     return script!;
+  };
+  /** The runtime CMD's arguments after `node`, run from the image's /app layout. */
+  const imageArgs = (): string[] => {
+    const [node, ...args] = JSON.parse(/^CMD\s+(\[.*\])\s*$/m.exec(dockerfile())![1]!) as string[];
+    expect(node).toBe('node');
+    return args;
   };
   const probe = (script: string, port: number) =>
     run(process.execPath, ['-e', script], {
@@ -324,15 +330,15 @@ describe('the built server in the image layout (/app/{dist,node_modules,model})'
     );
 
   it('finds the model next to dist/ by default, naming the path it looked for when absent', async () => {
-    const replica = track(spawnReplica({}, { args: ['dist/services/api/src/server.js'], cwd: app }));
+    const replica = track(spawnReplica({}, { args: imageArgs(), cwd: app }));
     await exitWithin(replica, 30_000);
     expect(replica.stderr()).toContain(`${join(app, 'model', 'sentiment.onnx')}: file not found`);
   });
 
-  it('starts from dist/services/api/src/server.js and passes the Dockerfile HEALTHCHECK probe', async () => {
+  it('starts with the Dockerfile CMD and passes the Dockerfile HEALTHCHECK probe', async () => {
     mkdirSync(join(app, 'model'), { recursive: true });
     copyFileSync(DEFAULT_MODEL_PATH, join(app, 'model', 'sentiment.onnx'));
-    const replica = track(await startReplica({}, { args: ['dist/services/api/src/server.js'], cwd: app }));
+    const replica = track(await startReplica({}, { args: imageArgs(), cwd: app }));
     const res = await postJson(replica.url, { sentence: 'I love this!' });
     expect(res.status).toBe(200);
     const script = healthcheck();
