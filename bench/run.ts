@@ -1,0 +1,279 @@
+/**
+ * `npm run bench`: the model, API and gateway benchmarks one after another (each in its own process,
+ * never two at once), then `bench/results/<date>.json` and `<date>.md`, the markdown printed and
+ * copied into the README's Performance section.
+ *
+ * Options: --duration <s> (API and gateway, default 10 per point), --connections 1,16,64,
+ * --only model,api,gateway, --skip-train (model: skip the full training run), --no-readme.
+ * A benchmark that fails is recorded with its error and the others still run; the exit code is 1 then.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
+import { type GatewayBenchResult, type Machine, describeMachine, gatewayMarkdown } from './gateway';
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const README = path.join(ROOT, 'README.md');
+/** The README's Performance section holds the latest table between these markers. */
+export const README_MARKERS = ['<!-- bench:start -->', '<!-- bench:end -->'] as const;
+
+type Part = 'model' | 'api' | 'gateway';
+const PARTS: readonly Part[] = ['model', 'api', 'gateway'];
+
+/** Runs `bench/<script>` with tsx, echoing its output, and returns its stdout. */
+function runScript(script: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`bench/${script} exited with code ${code}`)),
+    );
+  });
+}
+
+/** Rows of the first markdown table whose header row starts with `firstHeader`, keyed by header. */
+export function parseMarkdownTable(text: string, firstHeader: string): Record<string, string>[] {
+  const lines = text.split('\n').map((l) => l.trim());
+  const start = lines.findIndex((l) => new RegExp(`^\\|\\s*${firstHeader}\\s*\\|`).test(l));
+  if (start === -1) throw new Error(`no table with a "${firstHeader}" column in the output`);
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim());
+  const header = cells(lines[start]!);
+  const rows: Record<string, string>[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(Object.fromEntries(cells(line).map((c, i) => [header[i] ?? String(i), c])));
+  }
+  return rows;
+}
+
+interface PartResult<T> {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly data?: T;
+}
+
+async function attempt<T>(part: Part, fn: () => Promise<T>): Promise<PartResult<T>> {
+  process.stderr.write(`\n=== ${part} benchmark ===\n`);
+  try {
+    return { ok: true, data: await fn() };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${part} benchmark failed: ${message}\n`);
+    return { ok: false, error: message };
+  }
+}
+
+/** The model benchmark's own result file (bench/model.ts writes it). */
+interface ModelResult {
+  singleMicros?: { p50?: number; p99?: number; calls?: number };
+  batch64?: { perBatchMs?: number; sentencesPerSecond?: number };
+  sessionLoadMs?: { firstMs?: number; medianMs?: number };
+  training?: { rows?: number; wallSeconds?: number; cpuSeconds?: number };
+}
+
+const num = (v: unknown, digits = 1) => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
+
+/** The markdown written to bench/results/<date>.md and the README. */
+export function benchMarkdown(report: {
+  date: string;
+  machine: Machine;
+  loadAverage: { start: number[]; end: number[] };
+  durationSeconds: number;
+  model?: PartResult<ModelResult>;
+  api?: PartResult<Record<string, string>[]>;
+  gateway?: PartResult<GatewayBenchResult>;
+}): string {
+  const m = report.machine;
+  const lines = [
+    `Measured ${report.date.slice(0, 10)} by \`npm run bench\` (${report.durationSeconds} s per point) on ` +
+      `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}, ${m.nginx} (${m.openssl}), ${m.wrk}. ` +
+      `Load average (1/5/15 min) ${report.loadAverage.start.join(' / ')} at the start, ` +
+      `${report.loadAverage.end.join(' / ')} at the end: figures taken while other work runs are low.`,
+    '',
+  ];
+  if (report.model) {
+    lines.push('**Model** (in-process, onnxruntime-node, one thread)', '');
+    if (report.model.ok && report.model.data) {
+      const d = report.model.data;
+      lines.push(
+        '| single sentence p50 | p99 | batch of 64 | session load | training (full data) |',
+        '|--:|--:|--:|--:|--:|',
+        `| ${num(d.singleMicros?.p50)} µs | ${num(d.singleMicros?.p99)} µs | ${num(d.batch64?.perBatchMs, 2)} ms (${num(d.batch64?.sentencesPerSecond, 0)} sentences/s) | ${num(d.sessionLoadMs?.medianMs)} ms | ${d.training ? `${num(d.training.wallSeconds)} s` : 'skipped'} |`,
+        '',
+        'Targets: p50 ≤ 100 µs per sentence, training on 40k rows ≤ 60 s.',
+        '',
+      );
+    } else {
+      lines.push(`Failed: ${report.model.error}`, '');
+    }
+  }
+  if (report.api) {
+    lines.push(
+      '**API** (one replica, `npm run bench:api`: autocannon, replica and load generator pinned to one core each)',
+      '',
+    );
+    if (report.api.ok && report.api.data) {
+      const keys = [
+        'body',
+        'connections',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'peak RSS MB',
+        'CPU µs/req',
+      ];
+      const present = keys.filter((k) => report.api!.data!.some((row) => row[k] !== undefined));
+      lines.push(
+        `| ${present.join(' | ')} |`,
+        `|${present.map(() => '--:').join('|')}|`,
+        ...report.api.data.map((row) => `| ${present.map((k) => row[k] ?? '').join(' | ')} |`),
+        '',
+        'Targets (single sentence, 64 connections): ≥ 4,000 req/s, p99 ≤ 25 ms, peak RSS ≤ 150 MB.',
+        '',
+      );
+    } else {
+      lines.push(`Failed: ${report.api.error}`, '');
+    }
+  }
+  if (report.gateway) {
+    lines.push(
+      '**Gateway** (local stack: nginx, TLS keep-alive, basic auth, 3 v1 replicas; `npm run bench:gateway`, wrk)',
+      '',
+    );
+    if (report.gateway.ok && report.gateway.data) {
+      lines.push(gatewayMarkdown(report.gateway.data), '');
+    } else {
+      lines.push(`Failed: ${report.gateway.error}`, '');
+    }
+  }
+  return lines.join('\n').trimEnd();
+}
+
+/** `text` formatted as Prettier would for `file` (lint runs `prettier --check .` on the README). */
+async function prettier(file: string, text: string): Promise<string> {
+  return format(text, { ...(await resolveConfig(file)), filepath: file });
+}
+
+/** Replaces the text between the README markers; throws if they are missing. */
+export function replaceBetweenMarkers(readme: string, content: string): string {
+  const [open, close] = README_MARKERS;
+  const start = readme.indexOf(open);
+  const end = readme.indexOf(close);
+  if (start === -1 || end === -1 || end < start) {
+    throw new Error(`README.md needs ${open} ... ${close} in its Performance section`);
+  }
+  return `${readme.slice(0, start + open.length)}\n${content}\n${readme.slice(end)}`;
+}
+
+function parseParts(value: string): Part[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !PARTS.includes(p as Part));
+  if (unknown.length > 0) throw new Error(`--only takes ${PARTS.join(', ')} (got ${unknown.join(', ')})`);
+  return parts as Part[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '1,16,64' },
+      only: { type: 'string', default: PARTS.join(',') },
+      'skip-train': { type: 'boolean', default: false },
+      'no-readme': { type: 'boolean', default: false },
+    },
+  });
+  const durationSeconds = Number(values.duration);
+  if (!Number.isInteger(durationSeconds) || durationSeconds < 1) {
+    throw new Error(`--duration must be an integer >= 1 (got ${values.duration})`);
+  }
+  const parts = parseParts(values.only);
+  const machine = await describeMachine();
+  const start = loadavg().map((l) => Math.round(l * 100) / 100);
+  const date = new Date().toISOString();
+  const report: Parameters<typeof benchMarkdown>[0] = {
+    date,
+    machine,
+    loadAverage: { start, end: start },
+    durationSeconds,
+  };
+
+  if (parts.includes('model')) {
+    report.model = await attempt('model', async () => {
+      await runScript('model.ts', values['skip-train'] ? ['--skip-train'] : []);
+      return JSON.parse(await readFile(path.join(RESULTS, 'model.json'), 'utf8')) as ModelResult;
+    });
+  }
+  if (parts.includes('api')) {
+    report.api = await attempt('api', async () =>
+      parseMarkdownTable(
+        await runScript('api.ts', [
+          '--duration',
+          String(durationSeconds),
+          '--connections',
+          values.connections,
+        ]),
+        'body',
+      ),
+    );
+  }
+  if (parts.includes('gateway')) {
+    report.gateway = await attempt('gateway', async () => {
+      const work = await mkdtemp(path.join(tmpdir(), 'bench-run-'));
+      try {
+        const json = path.join(work, 'gateway.json');
+        await runScript('gateway.ts', [
+          '--duration',
+          String(durationSeconds),
+          '--connections',
+          values.connections,
+          '--json',
+          json,
+        ]);
+        return JSON.parse(await readFile(json, 'utf8')) as GatewayBenchResult;
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
+  }
+  report.loadAverage.end = loadavg().map((l) => Math.round(l * 100) / 100);
+
+  const markdown = benchMarkdown(report);
+  const stem = path.join(RESULTS, date.slice(0, 10));
+  await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${stem}.md`, `${markdown}\n`);
+  console.log(`\n${markdown}\n`);
+  console.log(`wrote ${path.relative(ROOT, stem)}.json and .md`);
+  if (!values['no-readme'] && existsSync(README)) {
+    const readme = replaceBetweenMarkers(await readFile(README, 'utf8'), markdown);
+    await writeFile(README, await prettier(README, readme));
+    console.log('updated the Performance section of README.md');
+  }
+  if ([report.model, report.api, report.gateway].some((r) => r !== undefined && !r.ok)) {
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
