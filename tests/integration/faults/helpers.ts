@@ -14,7 +14,7 @@ const run = promisify(execFile);
 export interface LoadOutcome {
   readonly client: string;
   readonly requestId: string;
-  /** ms since the run started, when the request was sent. */
+  /** When the request was sent (epoch ms). */
   readonly sentAt: number;
   /** Client-side duration (ms). */
   readonly ms: number;
@@ -62,14 +62,14 @@ export async function steadyLoad(stack: LocalStack, options: SteadyLoadOptions):
   });
   const send = async (client: string, agent: https.Agent, i: number): Promise<LoadOutcome> => {
     const requestId = `${label}-${client}-${i}`;
-    const sentAt = Date.now() - t0;
+    const sentAt = Date.now();
     try {
       const response = await predict(stack, `steady load ${i}`, {
         agent,
         localAddress: client,
         headers: { 'X-Request-ID': requestId, ...options.headers },
       });
-      const ms = Date.now() - t0 - sentAt;
+      const ms = Date.now() - sentAt;
       const contentType = String(response.headers['content-type'] ?? '');
       const body = response.status === 200 ? response.json<Prediction>() : undefined;
       return {
@@ -84,7 +84,7 @@ export async function steadyLoad(stack: LocalStack, options: SteadyLoadOptions):
         version: body?.version,
       };
     } catch (error) {
-      return { client, requestId, sentAt, ms: Date.now() - t0 - sentAt, status: 0, error: String(error) };
+      return { client, requestId, sentAt, ms: Date.now() - sentAt, status: 0, error: String(error) };
     }
   };
   await Promise.all(

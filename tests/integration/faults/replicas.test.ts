@@ -52,10 +52,9 @@ test('kill -9 of one v1 replica during 15 s of steady load below the rate limit:
   expect(await victim.process.exited()).toEqual({ code: null, signal: 'SIGKILL' });
   expect(outcomes).toHaveLength(CLIENTS.length * RATE * 15);
   expect(failures(outcomes)).toEqual([]);
-  const t0 = killedAt - 5_000;
   // The victim was in rotation before the kill, and the survivors carried everything after it.
-  const before = outcomes.filter((o) => t0 + o.sentAt < killedAt);
-  const after = outcomes.filter((o) => t0 + o.sentAt > killedAt + 500);
+  const before = outcomes.filter((o) => o.sentAt < killedAt);
+  const after = outcomes.filter((o) => o.sentAt > killedAt + 500);
   expect(before.some((o) => o.replica === victim.id)).toBe(true);
   expect(new Set(after.map((o) => o.replica))).toEqual(
     new Set(
