@@ -3,12 +3,13 @@ import { loadDataset, DatasetError } from './dataset';
 import { DEFAULT_TRAINING, runTraining, writeArtifacts, type TrainingSettings } from './train';
 
 const USAGE = `usage: npm run train -- --data <csv> [--out model/] [--seed 42]
-       [--c 0.25,0.5] [--class-weight-power 0.5,0.7] [--min-df 2] [--max-features 20000]
-       [--char-max-features 20000]   (0 = word n-grams only)
+       [--c 0.25,0.5] [--class-weight-power 0.5,0.6] [--min-df 2] [--max-features 10000]
+       [--char-max-features 10000]   (0 = word n-grams only)   [--macro-f1-floor 0.205]
 Trains the emotion classifier on a tweet_emotions-layout CSV (tweet_id,sentiment,content), selects
 hyperparameters on a validation split of the training part, reports held-out metrics, then refits
 on all rows and writes <out>/sentiment.onnx and <out>/model-card.json.
-List options give the values model selection tries.`;
+List options give the values model selection tries; it keeps the most accurate candidate whose
+cross-validated macro-F1 reaches --macro-f1-floor.`;
 
 /** Parses a comma-separated list of numbers, naming the option on error. */
 function numbers(option: string, value: string | undefined, fallback: number[]): number[] {
@@ -35,6 +36,7 @@ export function parseCli(argv: string[]): { data: string; out: string; settings:
       'min-df': { type: 'string' },
       'max-features': { type: 'string' },
       'char-max-features': { type: 'string' },
+      'macro-f1-floor': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -45,9 +47,14 @@ export function parseCli(argv: string[]): { data: string; out: string; settings:
   if (!Number.isInteger(seed) || seed < 0)
     throw new RangeError(`--seed must be a non-negative integer (got '${values.seed}')`);
   const space = DEFAULT_TRAINING.space;
+  const floor = numbers('macro-f1-floor', values['macro-f1-floor'], [DEFAULT_TRAINING.macroF1Floor]);
+  if (floor.length !== 1 || (floor[0] ?? 0) > 1) {
+    throw new RangeError(`--macro-f1-floor must be one number in [0, 1] (got '${values['macro-f1-floor']}')`);
+  }
   const settings: TrainingSettings = {
     ...DEFAULT_TRAINING,
     seed,
+    macroF1Floor: floor[0] ?? DEFAULT_TRAINING.macroF1Floor,
     space: {
       c: numbers('c', values.c, space.c),
       classWeightPower: numbers('class-weight-power', values['class-weight-power'], space.classWeightPower),

@@ -171,6 +171,16 @@ export function loadDataset(path: string): Dataset {
       `only one class ('${labels[0] ?? ''}'): a classifier needs at least two`,
     );
   }
+  for (const label of labels) {
+    const rows = examples.filter((e) => e.label === label);
+    if (rows.length < 2) {
+      throw new DatasetError(
+        file,
+        rows[0]?.line,
+        `class '${label}' has a single row: the stratified split needs at least 2 per class`,
+      );
+    }
+  }
   return {
     file,
     sha256: createHash('sha256').update(bytes).digest('hex'),

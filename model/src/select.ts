@@ -50,11 +50,28 @@ export interface Selection {
 }
 
 /**
- * Selection score: the mean of accuracy and macro-F1. Accuracy alone rewards predicting the two
- * big classes (neutral/worry) only; macro-F1 alone trades too much accuracy for rare classes.
+ * Objective for fitting per-class offsets: the mean of accuracy and macro-F1. Accuracy alone
+ * rewards predicting the two big classes (neutral/worry) only; macro-F1 alone trades too much
+ * accuracy for rare classes.
  */
 export function selectionScore(m: Pick<Metrics, 'accuracy' | 'macroF1'>): number {
   return (m.accuracy + m.macroF1) / 2;
+}
+
+/**
+ * The selection rule, mirroring the issue's acceptance bar (two floors: accuracy and macro-F1):
+ * among candidates whose cross-validated macro-F1 reaches `macroF1Floor`, the most accurate;
+ * if none does, the one with the best macro-F1. Returns the index of the winner.
+ */
+export function pickCandidate(
+  trials: readonly Pick<Trial, 'accuracy' | 'macroF1'>[],
+  macroF1Floor: number,
+): number {
+  const eligible = trials.map((t, i) => ({ t, i })).filter(({ t }) => t.macroF1 >= macroF1Floor);
+  const pool = eligible.length > 0 ? eligible : trials.map((t, i) => ({ t, i }));
+  const key = (t: Pick<Trial, 'accuracy' | 'macroF1'>): number =>
+    eligible.length > 0 ? t.accuracy : t.macroF1;
+  return pool.reduce((best, cur) => (key(cur.t) > key(best.t) ? cur : best)).i;
 }
 
 /**
@@ -194,7 +211,7 @@ export function selectModel(
   k: number,
   space: SearchSpace,
   fixed: FixedSettings,
-  options: { folds: number; seed: number; log?: (message: string) => void },
+  options: { folds: number; seed: number; macroF1Floor: number; log?: (message: string) => void },
 ): Selection {
   const log = options.log ?? (() => undefined);
   const all = candidates(space, fixed);
@@ -258,7 +275,7 @@ export function selectModel(
     );
     return { hyperparameters: hp, accuracy: m.accuracy, macroF1: m.macroF1, score: selectionScore(m) };
   });
-  const bestAt = trials.reduce((best, t, i) => (t.score > (trials[best]?.score ?? -1) ? i : best), 0);
+  const bestAt = pickCandidate(trials, options.macroF1Floor);
   const z = oof[bestAt] ?? new Float64Array();
   const offsetCheck = checkOffsets(z, y, k, options.seed);
   const offsets = offsetCheck.adopted ? fitOffsets(z, y, k) : new Array<number>(k).fill(0);

@@ -6,7 +6,7 @@ import { argmaxRows, evaluate, type Metrics } from './metrics';
 import { buildOnnxModel, IR_VERSION, MODEL_IO, OPSETS } from './onnx';
 import { logits, trainModel, withOffsets, type Hyperparameters, type TrainedModel } from './pipeline';
 import { describe, selectModel, type FixedSettings, type SearchSpace, type Selection } from './select';
-import { stratifiedSplit } from './split';
+import { sklearnStratifiedSplit } from './sklearn-split';
 import { NORMALIZER_LOCALE, PAD_TOKEN, TOKEN_PATTERN } from './text';
 
 /** File names written into the output directory. */
@@ -19,6 +19,8 @@ export interface TrainingSettings {
   testFraction: number;
   /** Cross-validation folds over the training part (model selection). */
   folds: number;
+  /** Selection rule: the most accurate candidate whose cross-validated macro-F1 reaches this. */
+  macroF1Floor: number;
   seed: number;
   space: SearchSpace;
   fixed: FixedSettings;
@@ -28,13 +30,17 @@ export interface TrainingSettings {
 export const DEFAULT_TRAINING: TrainingSettings = {
   testFraction: 0.2,
   folds: 3,
+  // The issue's bar is macro-F1 >= 0.20; the margin absorbs the cross-validation noise.
+  macroF1Floor: 0.205,
   seed: 42,
   space: {
     c: [0.25, 0.5],
     minDf: [2],
-    maxFeatures: [20000],
-    charMaxFeatures: [20000],
-    classWeightPower: [0.5, 0.7],
+    // 10k + 10k columns: cross-validation scores within 0.2 points of 20k + 20k, at half the
+    // per-sentence latency (the dense TF-IDF rows and the MatMul weights scale with them).
+    maxFeatures: [10000],
+    charMaxFeatures: [10000],
+    classWeightPower: [0.5, 0.6],
   },
   fixed: { ngramMax: 2, charNgramMin: 3, charNgramMax: 4, maxIterations: 300 },
 };
@@ -73,6 +79,7 @@ export interface ModelCard {
     classroomBaseline: { accuracy: number; macroF1: number };
   };
   crossValidation: {
+    selectionRule: string;
     accuracy: number;
     macroF1: number;
     accuracyBeforeOffsets: number;
@@ -133,14 +140,18 @@ export function runTraining(
   const k = labels.length;
   const y = Int32Array.from(examples, (e) => labels.indexOf(e.label));
   const texts = examples.map((e) => e.text);
-  const { train, test } = stratifiedSplit(Array.from(y), settings.testFraction, settings.seed);
-  log(`split: ${train.length} train / ${test.length} test rows (stratified, seed ${settings.seed})`);
+  const { train, test } = sklearnStratifiedSplit(Array.from(y), settings.testFraction, settings.seed);
+  log(
+    `split: ${train.length} train / ${test.length} test rows (scikit-learn's stratified train_test_split, ` +
+      `random_state ${settings.seed})`,
+  );
   const trainTexts = train.map((i) => texts[i] ?? '');
   const trainY = Int32Array.from(train, (i) => y[i] ?? 0);
 
   const selection = selectModel(trainTexts, trainY, k, settings.space, settings.fixed, {
     folds: settings.folds,
     seed: settings.seed,
+    macroF1Floor: settings.macroF1Floor,
     log,
   });
   const hp = selection.best;
@@ -197,7 +208,9 @@ export function runTraining(
       classCounts: Object.fromEntries(labels.map((l, i) => [l, classCounts[i] ?? 0])),
     },
     split: {
-      method: 'stratified per class (mulberry32 shuffle), test = round(20% of each class)',
+      method:
+        'scikit-learn train_test_split(test_size, stratify=labels, random_state=seed), reproduced row for row ' +
+        '(numpy MT19937 + StratifiedShuffleSplit): the same held-out rows as the classroom baseline',
       testFraction: settings.testFraction,
       seed: settings.seed,
       trainRows: train.length,
@@ -222,6 +235,9 @@ export function runTraining(
       classroomBaseline: { accuracy: 0.348, macroF1: 0.176 },
     },
     crossValidation: {
+      selectionRule:
+        `${selection.folds}-fold stratified cross-validation on the training part; among candidates with ` +
+        `out-of-fold macro-F1 >= ${settings.macroF1Floor}, the most accurate`,
       accuracy: round4(selection.validation.withOffsets.accuracy),
       macroF1: round4(selection.validation.withOffsets.macroF1),
       accuracyBeforeOffsets: round4(selection.validation.withoutOffsets.accuracy),
@@ -269,7 +285,7 @@ export function runTraining(
       'Rare classes (anger, boredom, enthusiasm, empty) are rarely predicted; per-class F1 shows which labels are usable.',
       'English tweets from 2009; ASCII tokens only (accented letters and emoji are ignored), no negation handling beyond bigrams.',
       'Text with no known word (emoji only, punctuation only, other languages) gets the prior distribution of the intercepts.',
-      "Metrics come from our own stratified split (seed 42); the classroom baseline figures were measured on scikit-learn's split of the same data.",
+      "The held-out rows are those of scikit-learn's train_test_split(stratify, test_size=0.2, random_state=42), where the classroom recipe measures 0.347 / 0.175 (0.348 / 0.176 as reported).",
     ],
   };
   return { model, onnx, card, selection };

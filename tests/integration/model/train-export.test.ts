@@ -28,6 +28,7 @@ jest.setTimeout(120_000);
 const TINY: TrainingSettings = {
   testFraction: 0.2,
   folds: 3,
+  macroF1Floor: 0,
   seed: 42,
   space: { c: [10], minDf: [1], maxFeatures: [1000], charMaxFeatures: [1000], classWeightPower: [0] },
   fixed: { ngramMax: 2, charNgramMin: 2, charNgramMax: 4, maxIterations: 300 },

@@ -36,6 +36,7 @@ describe('loadDataset', () => {
     ['text-after-quote.csv', /text-after-quote\.csv:3: bad quoting/],
     ['unclosed-quote.csv', /unclosed-quote\.csv:3: unclosed quote/],
     ['single-class.csv', /single-class\.csv: only one class \('love'\)/],
+    ['singleton-class.csv', /singleton-class\.csv:4: class 'worry' has a single row/],
   ])('rejects bad/%s with an error naming the file and line', (file, message) => {
     const load = (): unknown => loadDataset(join(fixtures, 'bad', file));
     expect(load).toThrow(DatasetError);

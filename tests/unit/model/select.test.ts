@@ -1,7 +1,7 @@
 import { argmaxRows, evaluate } from '../../../model/src/metrics';
 import { classWeights } from '../../../model/src/pipeline';
 import { ReferenceScorer } from '../../../model/src/reference';
-import { candidates, fitOffsets, selectionScore } from '../../../model/src/select';
+import { candidates, fitOffsets, pickCandidate, selectionScore } from '../../../model/src/select';
 
 describe('fitOffsets', () => {
   test('raises a class the raw logits never predict when that improves the selection score', () => {
@@ -32,6 +32,23 @@ describe('fitOffsets', () => {
   test('keeps all offsets at zero when nothing improves', () => {
     const truth = Int32Array.from([0, 1]);
     expect(fitOffsets(Float64Array.from([1, 0, 0, 1]), truth, 2)).toEqual([0, 0]);
+  });
+});
+
+describe('pickCandidate', () => {
+  const trials = [
+    { accuracy: 0.37, macroF1: 0.19 },
+    { accuracy: 0.36, macroF1: 0.21 },
+    { accuracy: 0.355, macroF1: 0.22 },
+  ];
+
+  test('takes the most accurate candidate whose macro-F1 reaches the floor', () => {
+    expect(pickCandidate(trials, 0.205)).toBe(1);
+    expect(pickCandidate(trials, 0)).toBe(0);
+  });
+
+  test('falls back to the best macro-F1 when no candidate reaches the floor', () => {
+    expect(pickCandidate(trials, 0.3)).toBe(2);
   });
 });
 
