@@ -277,10 +277,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     if (!parsed.ok) return fail(c, 422, parsed.error);
     const { sentences, batch } = parsed.input;
     const result = await classifier.predict(sentences);
-    metrics.observeInference(
-      result.seconds,
-      result.predictions.map((p) => p.label),
-    );
+    if (result.firstInCall) metrics.observeInference(result.seconds, result.callSize);
+    metrics.countPredictions(result.predictions.map((p) => p.label));
     const latencyMs = Math.round(result.seconds * 1e6) / 1000;
     const items = result.predictions.map((p) => render(p, latencyMs));
     return c.json(batch ? { predictions: items } : items[0]);

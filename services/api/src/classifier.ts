@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { MicroBatcher } from './batcher';
 
 /*
  * The model contract (model/sentiment.onnx, produced by `npm run train`):
@@ -32,16 +32,21 @@ export interface Prediction {
   readonly probabilities: Readonly<Record<string, number>>;
 }
 
-/** Predictions of one inference call and how long the call took. */
+/** Predictions for the submitted sentences, and the inference call that produced them. */
 export interface ClassifierResult {
   readonly predictions: readonly Prediction[];
+  /** Duration of the inference call. */
   readonly seconds: number;
+  /** Sentences in that call: concurrent requests may share one call. */
+  readonly callSize: number;
+  /** True for exactly one of the requests a call served: per-call metrics are recorded once. */
+  readonly firstInCall: boolean;
 }
 
 /** What the app needs from a model. */
 export interface Classifier {
   readonly info: ModelInfo;
-  /** Classifies all sentences with one inference call. */
+  /** Classifies all sentences with one inference call (which may also serve concurrent requests). */
   predict(sentences: readonly string[]): Promise<ClassifierResult>;
 }
 
@@ -51,6 +56,8 @@ export class ModelLoadError extends Error {
 }
 
 const WARM_UP_SENTENCE = 'warm-up';
+/** Upper bound of sentences in one merged inference call: one full batch request (bounds ORT arena growth). */
+export const MAX_CALL_SENTENCES = 64;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -99,6 +106,10 @@ function checkLabels(classes: Tensor, path: string): string[] {
 /** A loaded, warmed-up ONNX session; construct with {@link loadClassifier}. */
 export class OnnxClassifier implements Classifier {
   private readonly fetches = [MODEL_OUTPUTS.label, MODEL_OUTPUTS.probabilities];
+  private readonly batcher = new MicroBatcher(
+    (sentences: string[]) => this.run(sentences),
+    MAX_CALL_SENTENCES,
+  );
 
   private constructor(
     private readonly session: InferenceSession,
@@ -126,24 +137,27 @@ export class OnnxClassifier implements Classifier {
   }
 
   async predict(sentences: readonly string[]): Promise<ClassifierResult> {
-    const started = performance.now();
+    const { results, seconds, callSize, firstInCall } = await this.batcher.submit(sentences);
+    return { predictions: results, seconds, callSize, firstInCall };
+  }
+
+  /** One inference call over all the sentences. */
+  private async run(sentences: string[]): Promise<Prediction[]> {
     const out = await this.session.run(
-      { [MODEL_INPUT]: new Tensor('string', sentences as string[], [sentences.length]) },
+      { [MODEL_INPUT]: new Tensor('string', sentences, [sentences.length]) },
       this.fetches,
     );
-    const seconds = (performance.now() - started) / 1000;
     const labels = out[MODEL_OUTPUTS.label]!.data as string[];
     const probabilities = out[MODEL_OUTPUTS.probabilities]!.data as Float32Array;
     const classes = this.info.labels;
     const width = classes.length;
-    const predictions = labels.map((label, row) => {
+    return labels.map((label, row) => {
       const byLabel: Record<string, number> = {};
       for (let column = 0; column < width; column++) {
         byLabel[classes[column]!] = probabilities[row * width + column]!;
       }
       return { label, probabilities: byLabel };
     });
-    return { predictions, seconds };
   }
 
   /** Frees the native session. */

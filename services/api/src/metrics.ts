@@ -20,17 +20,21 @@ export interface ApiMetrics {
   readonly registry: Registry;
   /** Counts and times one finished HTTP request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
-  /** Records one inference call and the label of each of its predictions. */
-  observeInference(seconds: number, labels: readonly string[]): void;
+  /** Records one inference call: its duration and number of sentences. */
+  observeInference(seconds: number, sentences: number): void;
+  /** Counts one request's predictions by label. */
+  countPredictions(labels: readonly string[]): void;
 }
 
 // Sub-millisecond to one second: a warm prediction takes well under 1 ms, a loaded replica tens of ms.
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const INFERENCE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /**
  * Registers the API's metrics on the given registry: http_requests_total, http_request_duration_seconds,
- * predictions_total, inference_duration_seconds, model_info and (by default) process metrics.
+ * predictions_total, inference_duration_seconds, inference_batch_size, model_info and (by default)
+ * process metrics.
  */
 export function createMetrics(options: MetricsOptions): ApiMetrics {
   const { registry, model, routes } = options;
@@ -58,8 +62,14 @@ export function createMetrics(options: MetricsOptions): ApiMetrics {
   });
   const inferenceDuration = new Histogram({
     name: 'inference_duration_seconds',
-    help: 'Duration of one ONNX inference call (a single sentence or a whole batch).',
+    help: 'Duration of one ONNX inference call (one sentence, a batch, or concurrent requests merged).',
     buckets: INFERENCE_BUCKETS,
+    registers: [registry],
+  });
+  const inferenceBatchSize = new Histogram({
+    name: 'inference_batch_size',
+    help: 'Sentences per ONNX inference call (concurrent requests are merged into one call).',
+    buckets: BATCH_BUCKETS,
     registers: [registry],
   });
   const modelInfo = new Gauge({
@@ -86,8 +96,11 @@ export function createMetrics(options: MetricsOptions): ApiMetrics {
       requests.inc(labels);
       requestDuration.observe(labels, seconds);
     },
-    observeInference(seconds, labels) {
+    observeInference(seconds, sentences) {
       inferenceDuration.observe(seconds);
+      inferenceBatchSize.observe(sentences);
+    },
+    countPredictions(labels) {
       for (const label of labels) predictions.inc({ label });
     },
   };

@@ -140,6 +140,21 @@ describe.each(API_VARIANTS())('POST /predict on %s', (variant) => {
     }
   });
 
+  it('merges concurrent requests into one inference call, recorded once with its size', async () => {
+    const { app, registry } = makeApp(variant);
+    const sentences = ['I love this!', 'worst day ever', 'see you tomorrow', 'I miss you so much', 'ok'];
+    const responses = await Promise.all(sentences.map((sentence) => post(app, { sentence })));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await metricValue(registry, 'inference_duration_seconds')).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toContain('inference_batch_size_sum 5');
+    const counted = [...text.matchAll(/^predictions_total\{label="[^"]+"\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    expect(counted).toBe(5);
+  });
+
   it('answers a batch in request order with one inference call', async () => {
     const { app, registry } = makeApp(variant);
     const sentences = ['I love this!', 'worst day ever', 'see you tomorrow', 'I miss you so much'];

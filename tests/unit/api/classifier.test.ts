@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelLoadError, loadClassifier, type OnnxClassifier } from '../../../services/api/src/classifier';
+import {
+  ModelLoadError,
+  loadClassifier,
+  type ClassifierResult,
+  type OnnxClassifier,
+} from '../../../services/api/src/classifier';
 import { DEFAULT_MODEL_PATH } from '../../../services/api/src/settings';
 import { contractNamesModel, wrongNamesModel } from './onnx-fixtures';
 
@@ -44,11 +49,33 @@ describe('loadClassifier on the committed model', () => {
   it('gives a batch the same predictions as one call per sentence, in order', async () => {
     const sentences = ['I love this!', 'so tired of this', 'going to the beach tomorrow', 'sad news today'];
     const batch = await classifier.predict(sentences);
-    const singles = await Promise.all(sentences.map((s) => classifier.predict([s])));
+    const singles: ClassifierResult[] = [];
+    for (const s of sentences) singles.push(await classifier.predict([s]));
+    expect(singles.every((r) => r.callSize === 1)).toBe(true);
     expect(batch.predictions.map((p) => p.label)).toEqual(singles.map((r) => r.predictions[0]!.label));
     batch.predictions.forEach((p, i) => {
       for (const label of classifier.info.labels) {
         expect(p.probabilities[label]).toBeCloseTo(singles[i]!.predictions[0]!.probabilities[label]!, 6);
+      }
+    });
+  });
+
+  it('merges concurrent calls into one inference call with the same predictions as separate calls', async () => {
+    const sentences = ['I love this!', 'so tired of this', 'going to the beach tomorrow'];
+    const alone: ClassifierResult[] = [];
+    for (const s of sentences) alone.push(await classifier.predict([s]));
+    expect(alone.map((r) => r.callSize)).toEqual([1, 1, 1]);
+    const together = await Promise.all(sentences.map((s) => classifier.predict([s])));
+    expect(together.map((r) => r.callSize)).toEqual([3, 3, 3]);
+    expect(together.filter((r) => r.firstInCall)).toHaveLength(1);
+    together.forEach((r, i) => {
+      expect(r.predictions).toHaveLength(1);
+      expect(r.predictions[0]!.label).toBe(alone[i]!.predictions[0]!.label);
+      for (const label of classifier.info.labels) {
+        expect(r.predictions[0]!.probabilities[label]).toBeCloseTo(
+          alone[i]!.predictions[0]!.probabilities[label]!,
+          6,
+        );
       }
     });
   });

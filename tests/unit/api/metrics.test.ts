@@ -16,6 +16,7 @@ describe('createMetrics', () => {
     expect(names).toEqual([
       'http_request_duration_seconds',
       'http_requests_total',
+      'inference_batch_size',
       'inference_duration_seconds',
       'model_info',
       'predictions_total',
@@ -48,12 +49,15 @@ describe('createMetrics', () => {
     );
   });
 
-  it('records an inference call once and each predicted label', async () => {
+  it('records an inference call with its size, and each predicted label', async () => {
     const { registry, metrics } = setup();
-    metrics.observeInference(0.0004, ['joy', 'joy', 'anger']);
+    metrics.observeInference(0.0004, 3);
+    metrics.countPredictions(['joy', 'joy', 'anger']);
     const text = await registry.metrics();
     expect(text).toContain('inference_duration_seconds_count 1');
     expect(text).toContain('inference_duration_seconds_bucket{le="0.0005"} 1');
+    expect(text).toContain('inference_batch_size_bucket{le="2"} 0');
+    expect(text).toContain('inference_batch_size_bucket{le="4"} 1');
     expect(text).toContain('predictions_total{label="joy"} 2');
     expect(text).toContain('predictions_total{label="anger"} 1');
     expect(text).toContain(`model_info{model="m",sha256="${model.sha256}",labels="joy,anger"} 1`);
