@@ -133,6 +133,12 @@ export class OnnxClassifier implements Classifier {
         `model ${path}: probabilities must be [N, ${labels.length}] to match classes (got [${probabilities.dims}])`,
       );
     }
+    // A second run at the largest call size sizes ORT's memory arena before traffic arrives.
+    await session.run({
+      [MODEL_INPUT]: new Tensor('string', Array(MAX_CALL_SENTENCES).fill(WARM_UP_SENTENCE), [
+        MAX_CALL_SENTENCES,
+      ]),
+    });
     return new OnnxClassifier(session, Object.freeze({ name, sha256, labels: Object.freeze(labels) }));
   }
 
