@@ -71,8 +71,12 @@ async function timeSessionLoad(
   return { firstMs: times[0] ?? NaN, medianMs: percentile(rest, 50) };
 }
 
+// A server reads `classes` once at start-up and fetches only these per request.
+const FETCHES = [MODEL_IO.label, MODEL_IO.probabilities];
+
 async function singleLatency(session: ort.InferenceSession, calls: number): Promise<number[]> {
-  const run = (text: string) => session.run({ [MODEL_IO.input]: new ort.Tensor('string', [text], [1]) });
+  const run = (text: string) =>
+    session.run({ [MODEL_IO.input]: new ort.Tensor('string', [text], [1]) }, FETCHES);
   for (let i = 0; i < 500; i += 1) await run(SENTENCES[i % SENTENCES.length] ?? '');
   const samples: number[] = [];
   for (let i = 0; i < calls; i += 1) {
@@ -89,9 +93,9 @@ async function batchThroughput(
 ): Promise<{ perBatchMs: number; sentencesPerSecond: number }> {
   const batch = Array.from({ length: 64 }, (_, i) => SENTENCES[i % SENTENCES.length] ?? '');
   const feeds = () => ({ [MODEL_IO.input]: new ort.Tensor('string', batch, [batch.length]) });
-  for (let i = 0; i < 20; i += 1) await session.run(feeds());
+  for (let i = 0; i < 20; i += 1) await session.run(feeds(), FETCHES);
   const start = process.hrtime.bigint();
-  for (let i = 0; i < batches; i += 1) await session.run(feeds());
+  for (let i = 0; i < batches; i += 1) await session.run(feeds(), FETCHES);
   const totalMs = micros(start) / 1000;
   return { perBatchMs: totalMs / batches, sentencesPerSecond: (batches * batch.length) / (totalMs / 1000) };
 }
@@ -161,12 +165,26 @@ async function main(): Promise<void> {
   );
 
   const session = await ort.InferenceSession.create(modelPath, SESSION_OPTIONS);
-  const single = await singleLatency(session, calls);
-  const p50 = percentile(single, 50);
-  const p99 = percentile(single, 99);
+  // Three rounds: on a shared machine one round can land on a busy moment; all are printed.
+  const rounds: { p50: number; p99: number; max: number }[] = [];
+  for (let round = 1; round <= 3; round += 1) {
+    const single = await singleLatency(session, calls);
+    const r = {
+      p50: percentile(single, 50),
+      p99: percentile(single, 99),
+      max: single[single.length - 1] ?? NaN,
+    };
+    rounds.push(r);
+    console.log(
+      `single sentence, round ${round} (onnxruntime, ${calls} calls after 500 warm-up, fetching label + probabilities): ` +
+        `p50 ${r.p50.toFixed(1)} µs, p99 ${r.p99.toFixed(1)} µs, max ${r.max.toFixed(1)} µs`,
+    );
+  }
+  const p50 = [...rounds].sort((a, b) => a.p50 - b.p50)[1]?.p50 ?? NaN;
+  const p99 = [...rounds].sort((a, b) => a.p99 - b.p99)[1]?.p99 ?? NaN;
   console.log(
-    `single sentence (onnxruntime, ${calls} calls after 500 warm-up): p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs, ` +
-      `max ${single[single.length - 1]?.toFixed(1)} µs  [target p50 <= 100 µs: ${p50 <= 100 ? 'met' : 'MISSED'}]`,
+    `single sentence, median of rounds: p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs  ` +
+      `[target p50 <= 100 µs: ${p50 <= 100 ? 'met' : 'MISSED'}]`,
   );
   const batch = await batchThroughput(session, 300);
   console.log(
@@ -197,7 +215,7 @@ async function main(): Promise<void> {
     machine: { cpu, cores: cpus().length, loadAverage: loadavg() },
     model: modelPath,
     sessionLoadMs: load,
-    singleMicros: { calls, p50, p99, max: single[single.length - 1] },
+    singleMicros: { calls, p50, p99, rounds },
     batch64: batch,
     referenceMicros: { p50: percentile(ref, 50), p99: percentile(ref, 99) },
     training,

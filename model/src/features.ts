@@ -92,38 +92,173 @@ export function gramsOf(block: Pick<NgramBlock, 'analyzer' | 'minN' | 'maxN'>, t
 
 const UPPER = /[A-Z]/;
 
-/** Fits a block's vocabulary and idf on the n-grams of each training document. */
-export function fitBlock(docGrams: readonly (readonly string[])[], options: BlockOptions): NgramBlock {
-  // Document frequency without a Set per document: remember the last document that counted a gram.
-  const seen = new Map<string, { count: number; doc: number }>();
-  docGrams.forEach((grams, doc) => {
-    for (const gram of grams) {
-      const entry = seen.get(gram);
-      if (entry === undefined) seen.set(gram, { count: 1, doc });
-      else if (entry.doc !== doc) {
-        entry.count += 1;
-        entry.doc = doc;
+/**
+ * n-grams of many documents as ids into one dictionary: each gram string is hashed once, and
+ * vocabulary fitting and matrix building (repeated per cross-validation fold) work on integers.
+ */
+export interface InternedGrams {
+  /** Gram string of each id. */
+  grams: string[];
+  /** Per document, the ids of its n-grams (with repeats). */
+  docs: Int32Array[];
+}
+
+/** Interns the n-grams of already-computed documents. */
+export function internGrams(docGrams: Iterable<readonly string[]>): InternedGrams {
+  const ids = new Map<string, number>();
+  const grams: string[] = [];
+  const docs: Int32Array[] = [];
+  for (const doc of docGrams) {
+    const out = new Int32Array(doc.length);
+    doc.forEach((gram, p) => {
+      let id = ids.get(gram);
+      if (id === undefined) {
+        id = grams.length;
+        ids.set(gram, id);
+        grams.push(gram);
+      }
+      out[p] = id;
+    });
+    docs.push(out);
+  }
+  return { grams, docs };
+}
+
+/** A block fitted on interned n-grams, with the id -> column map (-1: not a feature). */
+export interface FittedBlock {
+  block: NgramBlock;
+  columnOf: Int32Array;
+}
+
+/**
+ * Fits a block's vocabulary and idf on the given documents (`rows` of `interned`, default all):
+ * n-grams in at least minDf documents, the maxFeatures most frequent (ties by term), grouped by
+ * length; idf smoothed as scikit-learn.
+ */
+export function fitInterned(
+  interned: InternedGrams,
+  options: BlockOptions,
+  rows?: readonly number[],
+): FittedBlock {
+  const use = rows ?? interned.docs.map((_, i) => i);
+  const df = new Int32Array(interned.grams.length);
+  const lastDoc = new Int32Array(interned.grams.length).fill(-1);
+  for (const row of use) {
+    for (const id of interned.docs[row] ?? []) {
+      if (lastDoc[id] !== row) {
+        lastDoc[id] = row;
+        df[id] = (df[id] ?? 0) + 1;
       }
     }
-  });
-  const df = new Map([...seen].map(([gram, { count }]) => [gram, count]));
-  const length = (g: string): number => splitTerm(options.analyzer, g).length;
+  }
+  const gram = (id: number): string => interned.grams[id] ?? '';
+  const candidates: number[] = [];
   // Upper case only comes from the in-graph pad (lowercased text has none): never a feature.
-  const kept = [...df.entries()]
-    .filter(([gram, count]) => count >= options.minDf && !UPPER.test(gram))
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  df.forEach((count, id) => {
+    if (count >= options.minDf && !UPPER.test(gram(id))) candidates.push(id);
+  });
+  const kept = candidates
+    .sort((a, b) => (df[b] ?? 0) - (df[a] ?? 0) || (gram(a) < gram(b) ? -1 : gram(a) > gram(b) ? 1 : 0))
     .slice(0, options.maxFeatures)
-    .map(([gram, count]) => ({ gram, count, n: length(gram) }))
+    .map((id) => ({ id, n: splitTerm(options.analyzer, gram(id)).length }))
     // Stable sort: grouped by length (the pool layout), by frequency within a group.
     .sort((a, b) => a.n - b.n);
-  const n = docGrams.length;
+  const columnOf = new Int32Array(interned.grams.length).fill(-1);
+  kept.forEach(({ id }, col) => {
+    columnOf[id] = col;
+  });
+  const n = use.length;
   return {
-    analyzer: options.analyzer,
-    minN: options.minN,
-    maxN: options.maxN,
-    terms: kept.map((k) => k.gram),
-    idf: Float64Array.from(kept, (k) => Math.log((1 + n) / (1 + k.count)) + 1),
+    block: {
+      analyzer: options.analyzer,
+      minN: options.minN,
+      maxN: options.maxN,
+      terms: kept.map(({ id }) => gram(id)),
+      idf: Float64Array.from(kept, ({ id }) => Math.log((1 + n) / (1 + (df[id] ?? 0))) + 1),
+    },
+    columnOf,
   };
+}
+
+/** Fits a block's vocabulary and idf on the n-grams of each training document. */
+export function fitBlock(docGrams: readonly (readonly string[])[], options: BlockOptions): NgramBlock {
+  return fitInterned(internGrams(docGrams), options).block;
+}
+
+/**
+ * Feature matrix of interned documents (`rows`, default all) over fitted blocks, laid out as
+ * featureMatrix() does: each block normalised on its own, blocks side by side.
+ */
+export function internedMatrix(
+  parts: readonly { fitted: FittedBlock; interned: InternedGrams }[],
+  rows?: readonly number[],
+): CsrMatrix {
+  const use = rows ?? (parts[0]?.interned.docs ?? []).map((_, i) => i);
+  const offsets = parts.map((_, b) => parts.slice(0, b).reduce((s, p) => s + p.fitted.block.terms.length, 0));
+  const counts = parts.map((p) => new Float64Array(p.fitted.block.terms.length));
+  // Upper bound on the non-zeros (every n-gram occurrence), so the arrays are allocated once.
+  const bound = use.reduce(
+    (s, row) => s + parts.reduce((t, p) => t + (p.interned.docs[row]?.length ?? 0), 0),
+    0,
+  );
+  const indices = new Int32Array(bound);
+  const values = new Float64Array(bound);
+  const indptr = new Int32Array(use.length + 1);
+  let nnz = 0;
+  const touched: number[] = [];
+  use.forEach((row, r) => {
+    parts.forEach(({ fitted, interned }, b) => {
+      const count = counts[b] ?? new Float64Array();
+      const idf = fitted.block.idf;
+      touched.length = 0;
+      for (const id of interned.docs[row] ?? []) {
+        const j = fitted.columnOf[id] ?? -1;
+        if (j < 0) continue;
+        if (count[j] === 0) touched.push(j);
+        count[j] = (count[j] ?? 0) + 1;
+      }
+      touched.sort((a, c) => a - c);
+      let sq = 0;
+      for (const j of touched) {
+        const v = (count[j] ?? 0) * (idf[j] ?? 0);
+        sq += v * v;
+      }
+      const norm = Math.sqrt(sq);
+      const offset = offsets[b] ?? 0;
+      for (const j of touched) {
+        indices[nnz] = offset + j;
+        values[nnz] = ((count[j] ?? 0) * (idf[j] ?? 0)) / norm;
+        nnz += 1;
+        count[j] = 0;
+      }
+    });
+    indptr[r + 1] = nnz;
+  });
+  return {
+    rows: use.length,
+    cols: parts.reduce((s, p) => s + p.fitted.block.terms.length, 0),
+    indptr,
+    indices: indices.slice(0, nnz),
+    values: values.slice(0, nnz),
+  };
+}
+
+/** Appends one block's normalised row (columns `touched`, counts in `count`, which it resets). */
+function pushRow(
+  touched: number[],
+  count: Float64Array,
+  idf: Float64Array,
+  offset: number,
+  allIdx: number[],
+  allVal: number[],
+): void {
+  touched.sort((a, c) => a - c);
+  const values = normalizedValues(touched, (j) => (count[j] ?? 0) * (idf[j] ?? 0));
+  touched.forEach((j, p) => {
+    allIdx.push(offset + j);
+    allVal.push(values[p] ?? 0);
+    count[j] = 0;
+  });
 }
 
 /** Term -> column lookup for a block. */
@@ -155,13 +290,8 @@ function normalizedValues(indices: readonly number[], value: (j: number) => numb
 /**
  * Feature matrix of raw texts over several blocks: each block's row is normalised on its own and
  * the blocks sit side by side (block b's columns start after all earlier blocks' columns).
- * `docGrams[b][i]` may be passed when the n-grams are already computed.
  */
-export function featureMatrix(
-  blocks: readonly NgramBlock[],
-  texts: readonly string[],
-  docGrams?: readonly (readonly (readonly string[])[])[],
-): CsrMatrix {
+export function featureMatrix(blocks: readonly NgramBlock[], texts: readonly string[]): CsrMatrix {
   const indexes = blocks.map(termIndex);
   const offsets = blocks.map((_, b) => blocks.slice(0, b).reduce((s, x) => s + x.terms.length, 0));
   const indptr = new Int32Array(texts.length + 1);
@@ -174,20 +304,13 @@ export function featureMatrix(
       const index = indexes[b] ?? new Map<string, number>();
       const count = counts[b] ?? new Float64Array();
       const touched: number[] = [];
-      for (const gram of docGrams?.[b]?.[i] ?? gramsOf(block, text)) {
+      for (const gram of gramsOf(block, text)) {
         const j = index.get(gram);
         if (j === undefined) continue;
         if (count[j] === 0) touched.push(j);
         count[j] = (count[j] ?? 0) + 1;
       }
-      touched.sort((a, c) => a - c);
-      const values = normalizedValues(touched, (j) => (count[j] ?? 0) * (block.idf[j] ?? 0));
-      const offset = offsets[b] ?? 0;
-      touched.forEach((j, p) => {
-        allIdx.push(offset + j);
-        allVal.push(values[p] ?? 0);
-        count[j] = 0;
-      });
+      pushRow(touched, count, block.idf, offsets[b] ?? 0, allIdx, allVal);
     });
     indptr[i + 1] = allIdx.length;
   });

@@ -1,7 +1,11 @@
 import {
   featureMatrix,
-  fitBlock,
+  fitInterned,
   gramsOfNormalized,
+  internedMatrix,
+  internGrams,
+  type FittedBlock,
+  type InternedGrams,
   type BlockOptions,
   type CsrMatrix,
   type NgramBlock,
@@ -60,20 +64,24 @@ export function blockOptions(hp: Hyperparameters): BlockOptions[] {
   ];
 }
 
-/** n-grams of every text for every block: `[block][text][gram]`. */
-export function docGrams(options: readonly BlockOptions[], texts: readonly string[]): string[][][] {
+/** Interned n-grams of every text, one dictionary per block (same order as `options`). */
+export function docGrams(options: readonly BlockOptions[], texts: readonly string[]): InternedGrams[] {
   const normalized = texts.map(normalize);
-  return options.map((o) => normalized.map((t) => gramsOfNormalized(o, t)));
+  return options.map((o) => internGrams(normalized.map((t) => gramsOfNormalized(o, t))));
 }
 
-/** Fits the blocks on training n-grams and returns them with the training matrix. */
+/** Fits the blocks on the training texts (`rows` of them, default all) and returns the training matrix. */
 export function fitFeatures(
   options: readonly BlockOptions[],
   texts: readonly string[],
-  grams: string[][][] = docGrams(options, texts),
-): { blocks: NgramBlock[]; x: CsrMatrix } {
-  const blocks = options.map((o, b) => fitBlock(grams[b] ?? [], o));
-  return { blocks, x: featureMatrix(blocks, texts, grams) };
+  grams: InternedGrams[] = docGrams(options, texts),
+  rows?: readonly number[],
+): { blocks: NgramBlock[]; parts: { fitted: FittedBlock; interned: InternedGrams }[]; x: CsrMatrix } {
+  const parts = options.map((o, b) => {
+    const interned = grams[b] ?? { grams: [], docs: [] };
+    return { fitted: fitInterned(interned, o, rows), interned };
+  });
+  return { blocks: parts.map((p) => p.fitted.block), parts, x: internedMatrix(parts, rows) };
 }
 
 /** Class weights (n / (C * n_c))^power for integer labels. */

@@ -1,7 +1,7 @@
-import { featureMatrix, fitBlock, type CsrMatrix } from './features';
+import { internedMatrix, type CsrMatrix } from './features';
 import { decisionFunction, trainLogisticRegression, type LinearModel } from './logreg';
 import { argmaxRows, evaluate, type Metrics } from './metrics';
-import { blockOptions, docGrams, sampleWeights, type Hyperparameters } from './pipeline';
+import { blockOptions, docGrams, fitFeatures, sampleWeights, type Hyperparameters } from './pipeline';
 import { mulberry32, shuffled, stratifiedSplit } from './split';
 
 /** The search space: every combination is fitted on the fit part and scored on validation. */
@@ -224,7 +224,6 @@ export function selectModel(
     const fitRows: number[] = [];
     const valRows: number[] = [];
     fold.forEach((g, i) => (g === f ? valRows : fitRows).push(i));
-    const pick = (rows: number[], b: number): string[][] => rows.map((i) => grams[b]?.[i] ?? []);
     const yFit = Int32Array.from(fitRows, (i) => y[i] ?? 0);
     const matrices = new Map<string, { fit: CsrMatrix; val: CsrMatrix }>();
     let previous: { key: string; model: LinearModel } | undefined;
@@ -232,22 +231,8 @@ export function selectModel(
       const key = `${hp.minDf}/${hp.maxFeatures}/${hp.charMaxFeatures}`;
       let mats = matrices.get(key);
       if (!mats) {
-        const blockOpts = blockOptions(hp);
-        const fitGrams = blockOpts.map((_, b) => pick(fitRows, b));
-        const valGrams = blockOpts.map((_, b) => pick(valRows, b));
-        const blocks = blockOpts.map((o, b) => fitBlock(fitGrams[b] ?? [], o));
-        mats = {
-          fit: featureMatrix(
-            blocks,
-            fitRows.map((i) => texts[i] ?? ''),
-            fitGrams,
-          ),
-          val: featureMatrix(
-            blocks,
-            valRows.map((i) => texts[i] ?? ''),
-            valGrams,
-          ),
-        };
+        const fitted = fitFeatures(blockOptions(hp), texts, grams, fitRows);
+        mats = { fit: fitted.x, val: internedMatrix(fitted.parts, valRows) };
         matrices.set(key, mats);
       }
       const started = Date.now();

@@ -281,11 +281,14 @@ export function runTraining(
     model: { file: MODEL_FILE, sha256: createHash('sha256').update(onnx).digest('hex'), bytes: onnx.length },
     date: new Date().toISOString(),
     limitations: [
-      `Labels are noisy crowd annotations (CrowdFlower): many tweets fit several emotions and repeated texts carry conflicting labels; held-out accuracy is ${(heldOut.accuracy * 100).toFixed(1)}% (majority class ${(((testCounts[majority] ?? 0) / test.length) * 100).toFixed(1)}%).`,
-      'Rare classes (anger, boredom, enthusiasm, empty) are rarely predicted; per-class F1 shows which labels are usable.',
-      'English tweets from 2009; ASCII tokens only (accented letters and emoji are ignored), no negation handling beyond bigrams.',
-      'Text with no known word (emoji only, punctuation only, other languages) gets the prior distribution of the intercepts.',
-      "The held-out rows are those of scikit-learn's train_test_split(stratify, test_size=0.2, random_state=42), where the classroom recipe measures 0.347 / 0.175 (0.348 / 0.176 as reported).",
+      `Labels are noisy crowd annotations (CrowdFlower): many tweets fit several emotions and repeated texts carry conflicting labels; held-out accuracy is ${(heldOut.accuracy * 100).toFixed(1)}% (majority class ${(((testCounts[majority] ?? 0) / test.length) * 100).toFixed(1)}%). Treat the label as a hint, and the probabilities as relative, not calibrated, scores (class weighting shifts them toward rare classes).`,
+      `Classes with held-out F1 below 0.1 are almost never predicted correctly: ${
+        labels.filter((_, c) => (heldOut.perClassF1[c] ?? 0) < 0.1).join(', ') || 'none'
+      }.`,
+      'English tweets from 2009. Word tokens are ASCII letters, digits, inner apostrophes, ! ? @; character 3-4-grams see everything else (accents, emoji) but only as far as the training tweets contained it. No negation handling beyond bigrams.',
+      'Text with no known n-gram gets the prior distribution of the intercepts (e.g. an unseen script).',
+      "The held-out rows are those of scikit-learn's train_test_split(stratify, test_size=0.2, random_state=42), where the classroom recipe measures 0.347 / 0.175 (0.348 / 0.176 as reported), so the comparison is like for like.",
+      'Held-out figures move by about 1.5 accuracy points between random 20% splits of this size: an earlier evaluation of a close variant (20k + 20k n-grams, class-weight power 0.7) on a different stratified split (own shuffle, seed 42) scored 0.341 / 0.216.',
     ],
   };
   return { model, onnx, card, selection };
