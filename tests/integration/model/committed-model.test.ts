@@ -10,6 +10,9 @@ import { MODEL_IO, readOnnxModel } from '../../../model/src/onnx';
 import { ReferenceScorer } from '../../../model/src/reference';
 import type { ModelCard } from '../../../model/src/train';
 
+// Session creation and batch runs can wait for a core when the whole suite runs on 2 workers.
+jest.setTimeout(60_000);
+
 const modelDir = join(__dirname, '../../../model');
 const bytes = readFileSync(join(modelDir, 'sentiment.onnx'));
 const card = JSON.parse(readFileSync(join(modelDir, 'model-card.json'), 'utf8')) as ModelCard;
