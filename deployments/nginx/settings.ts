@@ -196,6 +196,15 @@ function plainText(value: unknown, field: string): string | undefined {
     : `${field} must be 1-64 characters without quotes, backslashes, "$" or control characters (got ${show(value)})`;
 }
 
+// nginx reads an auth_basic realm of "off" (quoted or not) as "no authentication"; case and
+// surrounding spaces are refused too, to be safe.
+function authRealm(value: unknown, field: string): string | undefined {
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'off') {
+    return `${field} must not be "off": nginx reads that realm as "authentication off" (got ${show(value)})`;
+  }
+  return plainText(value, field);
+}
+
 function list(item: Check, { unique }: { unique: boolean }): Check {
   return (value, field) => {
     if (!Array.isArray(value) || value.length === 0) {
@@ -260,7 +269,7 @@ const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {
   certificatePath: absolutePath,
   certificateKeyPath: absolutePath,
   htpasswdPath: absolutePath,
-  authRealm: plainText,
+  authRealm,
   exposeDocs: oneOf(true, false),
   rateLimitPerSecond: integer(1, 100_000),
   rateLimitBurst: integer(0, 100_000),

@@ -36,11 +36,9 @@ describe('basic auth cannot be configured away', () => {
     }
   });
 
-  // KNOWN GAP, reported to the gateway owner: nginx evaluates the realm at run time and treats the
-  // value "off" as "no authentication" (checked on nginx 1.22.1: POST /predict without credentials
-  // answers 200), yet `authRealm` accepts it. The realm is not a Pulumi config key, so only code
-  // can set it; the fix is one rule in resolveNginxSettings.
-  test.failing('KNOWN GAP: authRealm "off" (which nginx reads as "auth off") is refused', () => {
-    expect(() => resolveNginxSettings({ authRealm: 'off' })).toThrow(/authRealm/);
+  // nginx evaluates the realm at run time and treats "off" as "no authentication" (checked on
+  // nginx 1.22.1: POST /predict without credentials answered 200), so the realm rule refuses it.
+  test.each(['off', 'OFF', ' Off '])('authRealm %j (which nginx reads as "auth off") is refused', (realm) => {
+    expect(() => resolveNginxSettings({ authRealm: realm })).toThrow(/authRealm must not be "off"/);
   });
 });
