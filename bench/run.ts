@@ -67,16 +67,24 @@ interface PartResult<T> {
   readonly ok: boolean;
   readonly error?: string;
   readonly data?: T;
+  /** When the part ran, and the 1/5/15-minute load average before and after it. */
+  readonly startedAt: string;
+  readonly loadAverage: { readonly start: number[]; readonly end: number[] };
 }
+
+const loadNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
 async function attempt<T>(part: Part, fn: () => Promise<T>): Promise<PartResult<T>> {
   process.stderr.write(`\n=== ${part} benchmark ===\n`);
+  const startedAt = new Date().toISOString();
+  const start = loadNow();
   try {
-    return { ok: true, data: await fn() };
+    const data = await fn();
+    return { ok: true, data, startedAt, loadAverage: { start, end: loadNow() } };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${part} benchmark failed: ${message}\n`);
-    return { ok: false, error: message };
+    return { ok: false, error: message, startedAt, loadAverage: { start, end: loadNow() } };
   }
 }
 
@@ -90,8 +98,13 @@ interface ModelResult {
 
 const num = (v: unknown, digits = 1) => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
 
-/** The markdown written to bench/results/<date>.md and the README. */
-export function benchMarkdown(report: {
+const loadNote = (part: Partial<PartResult<unknown>>) =>
+  part.startedAt === undefined || part.loadAverage === undefined
+    ? 'time and load not recorded'
+    : `run ${part.startedAt.slice(0, 16).replace('T', ' ')} UTC, load average ${part.loadAverage.start[0]} → ${part.loadAverage.end[0]}`;
+
+/** What bench/results/<date>.json holds. */
+interface Report {
   date: string;
   machine: Machine;
   loadAverage: { start: number[]; end: number[] };
@@ -99,17 +112,21 @@ export function benchMarkdown(report: {
   model?: PartResult<ModelResult>;
   api?: PartResult<Record<string, string>[]>;
   gateway?: PartResult<GatewayBenchResult>;
-}): string {
+}
+
+/** The markdown written to bench/results/<date>.md and the README. */
+export function benchMarkdown(report: Report): string {
   const m = report.machine;
   const lines = [
     `Measured ${report.date.slice(0, 10)} by \`npm run bench\` (${report.durationSeconds} s per point) on ` +
       `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.kernel}, Node ${m.node}, ${m.nginx} (${m.openssl}), ${m.wrk}. ` +
       `Load average (1/5/15 min) ${report.loadAverage.start.join(' / ')} at the start, ` +
-      `${report.loadAverage.end.join(' / ')} at the end: figures taken while other work runs are low.`,
+      `${report.loadAverage.end.join(' / ')} at the end: figures taken while other work runs (load above ` +
+      `the 2 cores) are low.`,
     '',
   ];
   if (report.model) {
-    lines.push('**Model** (in-process, onnxruntime-node, one thread)', '');
+    lines.push(`**Model** (in-process, onnxruntime-node, one thread; ${loadNote(report.model)})`, '');
     if (report.model.ok && report.model.data) {
       const d = report.model.data;
       lines.push(
@@ -126,7 +143,7 @@ export function benchMarkdown(report: {
   }
   if (report.api) {
     lines.push(
-      '**API** (one replica, `npm run bench:api`: autocannon, replica and load generator pinned to one core each)',
+      `**API** (one replica, \`npm run bench:api\`: autocannon, replica and load generator pinned to one core each; ${loadNote(report.api)})`,
       '',
     );
     if (report.api.ok && report.api.data) {
@@ -155,7 +172,7 @@ export function benchMarkdown(report: {
   }
   if (report.gateway) {
     lines.push(
-      '**Gateway** (local stack: nginx, TLS keep-alive, basic auth, 3 v1 replicas; `npm run bench:gateway`, wrk)',
+      `**Gateway** (local stack: nginx, TLS keep-alive, basic auth, 3 v1 replicas; \`npm run bench:gateway\`, wrk; ${loadNote(report.gateway)})`,
       '',
     );
     if (report.gateway.ok && report.gateway.data) {
@@ -206,13 +223,21 @@ async function main(): Promise<void> {
   }
   const parts = parseParts(values.only);
   const machine = await describeMachine();
-  const start = loadavg().map((l) => Math.round(l * 100) / 100);
+  const start = loadNow();
   const date = new Date().toISOString();
-  const report: Parameters<typeof benchMarkdown>[0] = {
+  const stem = path.join(RESULTS, date.slice(0, 10));
+  // A partial run (--only) keeps the other parts of the same day's results, each with its own time and load.
+  const previous: Partial<Report> = existsSync(`${stem}.json`)
+    ? (JSON.parse(await readFile(`${stem}.json`, 'utf8')) as Partial<Report>)
+    : {};
+  const report: Report = {
     date,
     machine,
     loadAverage: { start, end: start },
     durationSeconds,
+    model: parts.includes('model') ? undefined : previous.model,
+    api: parts.includes('api') ? undefined : previous.api,
+    gateway: parts.includes('gateway') ? undefined : previous.gateway,
   };
 
   if (parts.includes('model')) {
@@ -253,12 +278,11 @@ async function main(): Promise<void> {
       }
     });
   }
-  report.loadAverage.end = loadavg().map((l) => Math.round(l * 100) / 100);
+  report.loadAverage.end = loadNow();
 
   const markdown = benchMarkdown(report);
-  const stem = path.join(RESULTS, date.slice(0, 10));
   await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(`${stem}.md`, `${markdown}\n`);
+  await writeFile(`${stem}.md`, await prettier(`${stem}.md`, markdown));
   console.log(`\n${markdown}\n`);
   console.log(`wrote ${path.relative(ROOT, stem)}.json and .md`);
   if (!values['no-readme'] && existsSync(README)) {
