@@ -360,5 +360,20 @@ it('npm run api starts a replica, and SIGTERM to its process group stops it clea
   process.kill(-replica.child.pid!, 'SIGTERM');
   // npm's own exit status on a signal varies by version; the replica's clean stop is what matters.
   await exitWithin(replica, 10_000);
+  // npm can exit before the replica it started has drained; the shared stdout pipe ends only once
+  // the replica itself has exited, so wait for that (bounded) before reading its log.
+  const stdout = replica.child.stdout!;
+  if (!stdout.readableEnded) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('replica stdout still open 10 s after npm exited')),
+        10_000,
+      );
+      stdout.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   expect(replica.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['draining', 'stopped']));
 });
