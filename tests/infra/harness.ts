@@ -5,6 +5,7 @@
  * clears the SDK's global store, so several runs with different config can share one test file.
  */
 import { createHash } from 'node:crypto';
+import { mockPrivateKeyPem } from '../fixtures/infra/mock-pem';
 import type * as PulumiModule from '@pulumi/pulumi';
 
 export const PROJECT = 'sentiment-gateway';
@@ -59,7 +60,7 @@ export function mockOutputs(type: string, name: string): Record<string, unknown>
     }
     case 'tls:index/privateKey:PrivateKey':
       return {
-        privateKeyPem: `-----BEGIN PRIVATE KEY-----\nMOCKKEY${digest(name)}\n-----END PRIVATE KEY-----\n`,
+        privateKeyPem: mockPrivateKeyPem(digest(name)),
         publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${digest(`pub:${name}`)}\n-----END PUBLIC KEY-----\n`,
       };
     case 'tls:index/certRequest:CertRequest':

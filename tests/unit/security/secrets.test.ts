@@ -108,7 +108,7 @@ const ALLOWED: readonly AllowedFinding[] = [
     reason: 'the smoke check sends a deliberately wrong password and expects 401',
   },
   {
-    file: 'tests/infra/harness.ts',
+    file: 'tests/fixtures/infra/mock-pem.ts',
     rule: 'private-key',
     match: 'PRIVATE KEY',
     reason: 'Pulumi mock returns a fake PEM (MOCKKEY + digest), not a key',
