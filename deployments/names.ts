@@ -52,6 +52,8 @@ export const PORTS = {
 export const GATEWAY_PATHS = {
   health: '/health',
   stubStatus: '/nginx_status',
+  /** Internal locations that answer nginx's own errors (not reachable from outside: 404). */
+  errors: '/_gateway/errors',
 } as const;
 
 /** Files inside the gateway container (official nginx image layout): the Pulumi program uploads here. */

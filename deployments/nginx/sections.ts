@@ -38,8 +38,11 @@ const SAFE_REQUEST_ID = '~^[A-Za-z0-9._:-]{1,128}$';
 
 const seconds = (n: number): string => `${n}s`;
 
-/** Errors nginx itself produces, answered with the API's JSON error shape (`field` null, plus `requestId`). */
-export const GATEWAY_ERRORS: Readonly<Record<number, { code: string; message: string }>> = {
+/**
+ * Errors nginx itself produces, answered with the API's JSON error shape (`field` null, plus
+ * `requestId`). `sentAs` is the status on the wire for nginx's internal codes (494, 497).
+ */
+export const GATEWAY_ERRORS: Readonly<Record<number, { code: string; message: string; sentAs?: number }>> = {
   400: { code: 'bad_request', message: 'The request could not be parsed' },
   401: { code: 'unauthorized', message: 'Valid credentials are required (HTTP basic auth)' },
   403: { code: 'forbidden', message: 'Access to this resource is forbidden' },
@@ -47,14 +50,31 @@ export const GATEWAY_ERRORS: Readonly<Record<number, { code: string; message: st
   405: { code: 'method_not_allowed', message: 'Method not allowed on this route' },
   408: { code: 'request_timeout', message: 'The request took too long to arrive' },
   413: { code: 'payload_too_large', message: 'The request body is too large' },
+  414: { code: 'uri_too_long', message: 'The request line is too long' },
   429: { code: 'rate_limited', message: 'Too many requests from this address; retry later' },
+  494: { code: 'headers_too_large', message: 'The request headers are too large', sentAs: 400 },
+  497: {
+    code: 'https_required',
+    message: 'Plain HTTP was sent to the HTTPS port; use https://',
+    sentAs: 400,
+  },
   500: { code: 'internal_error', message: 'The gateway failed to handle the request' },
+  501: { code: 'not_implemented', message: 'The request uses a feature the gateway does not support' },
   502: { code: 'bad_gateway', message: 'No API replica could answer' },
   503: { code: 'service_unavailable', message: 'The API is unavailable' },
   504: { code: 'gateway_timeout', message: 'The API did not answer in time' },
+  505: { code: 'http_version_not_supported', message: 'Use HTTP/1.1 or HTTP/2' },
 };
 
-const errorLocationName = (status: number): string => `@error_${status}`;
+/**
+ * Where `error_page` sends a status. Named locations keep `$uri` (the `Allow` map reads it), but nginx
+ * cannot redirect a request whose URI it failed to parse (a NUL byte, an overlong line) to a named
+ * location ("empty URI in redirect to named location", a 500 HTML page), so the statuses raised
+ * while parsing the request go to internal URIs instead.
+ */
+const URI_ERRORS: ReadonlySet<number> = new Set([400, 414, 494, 497, 505]);
+const errorLocationName = (status: number): string =>
+  URI_ERRORS.has(status) ? `${GATEWAY_PATHS.errors}/${status}` : `@error_${status}`;
 
 /** `user`, `worker_processes`, `pid`, `error_log` and the `events` block. */
 export function mainContext(s: NginxSettings): NginxNode[] {
@@ -247,7 +267,11 @@ export function upstreamBlock(
   );
 }
 
-/** TLS 1.2/1.3 with AEAD ciphers only (Mozilla "intermediate" minus CBC), a shared session cache. */
+/**
+ * TLS 1.2/1.3 with AEAD ciphers only (Mozilla "intermediate" minus CBC), a shared session cache. The
+ * server's order wins (AES-GCM, then ChaCha20): every suite is strong, but a client's preference is
+ * not a policy, and scanners (testssl.sh 3.0) rate "no server cipher order" HIGH.
+ */
 export function tlsProtocols(): NginxNode[] {
   return [
     directive('ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
@@ -262,7 +286,7 @@ export function tlsProtocols(): NginxNode[] {
         'ECDHE-RSA-CHACHA20-POLY1305',
       ].join(':'),
     ),
-    directive('ssl_prefer_server_ciphers', 'off'),
+    directive('ssl_prefer_server_ciphers', 'on'),
     directive('ssl_ecdh_curve', 'X25519:prime256v1:secp384r1'),
     directive('ssl_session_cache', 'shared:TLS:10m'),
     directive('ssl_session_timeout', '1d'),
@@ -328,39 +352,43 @@ export function proxyDefaults(s: NginxSettings): NginxNode[] {
 
 /** Statuses answered with JSON by each server: all of them on HTTPS, the few the others can produce. */
 const HTTPS_ERRORS = Object.keys(GATEWAY_ERRORS).map(Number);
-const REDIRECT_ERRORS = [400, 405, 408];
-const STATUS_ERRORS = [403, 404, 405];
+/** What a request can hit before routing: malformed or oversized requests, unsupported features. */
+const PARSE_ERRORS = [400, 408, 414, 494, 501, 505];
+const REDIRECT_ERRORS = [...PARSE_ERRORS, 405];
+const STATUS_ERRORS = [...PARSE_ERRORS, 403, 404, 405];
 
-/** `error_page` for each status, answered by the JSON named location of `overrides[status] ?? status`. */
+/** `error_page` for each status, answered by the JSON location of `overrides[status] ?? status`. */
 export function errorPages(
   statuses: readonly number[],
   overrides: Readonly<Record<number, number>> = {},
 ): NginxNode[] {
   return statuses.map((status) => {
     const target = overrides[status];
+    const sentAs = GATEWAY_ERRORS[status]?.sentAs;
+    if (target === undefined && sentAs !== undefined) {
+      return directive('error_page', String(status), `=${sentAs}`, errorLocationName(status));
+    }
     return target === undefined
       ? directive('error_page', String(status), errorLocationName(status))
       : directive('error_page', String(status), `=${target}`, errorLocationName(target));
   });
 }
 
-/** The named locations that answer nginx's own errors with a JSON body. */
+/** The locations (named or internal) that answer nginx's own errors with a JSON body. */
 export function errorLocations(statuses: readonly number[]): NginxNode[] {
   return statuses.map((status) => {
-    const { code, message } = GATEWAY_ERRORS[status]!;
-    return block(
-      'location',
-      [errorLocationName(status)],
-      [
-        directive(
-          'return',
-          String(status),
-          template(
-            `{"error":{"code":"${code}","message":"${message}","field":null,"requestId":"${NGINX_NAMES.requestIdVar}"}}`,
-          ),
+    const { code, message, sentAs } = GATEWAY_ERRORS[status]!;
+    const internal = URI_ERRORS.has(status);
+    return block('location', internal ? ['=', errorLocationName(status)] : [errorLocationName(status)], [
+      ...(internal ? [directive('internal')] : []),
+      directive(
+        'return',
+        String(sentAs ?? status),
+        template(
+          `{"error":{"code":"${code}","message":"${message}","field":null,"requestId":"${NGINX_NAMES.requestIdVar}"}}`,
         ),
-      ],
-    );
+      ),
+    ]);
   });
 }
 

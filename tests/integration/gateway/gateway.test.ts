@@ -108,6 +108,22 @@ describe('TLS', () => {
     expect(v13.protocol).toBe('TLSv1.3');
   });
 
+  test("the server's cipher order wins over the client's", async () => {
+    // The client lists ChaCha20 first; the server prefers AES-GCM, so AES-GCM it is (TLS 1.2 and 1.3).
+    const v12 = await handshake({
+      ca: stack.tls.caCertPem,
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256',
+    });
+    expect(v12.cipher).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+    const v13 = await handshake({
+      ca: stack.tls.caCertPem,
+      minVersion: 'TLSv1.3',
+      ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384',
+    });
+    expect(v13.cipher).toBe('TLS_AES_256_GCM_SHA384');
+  });
+
   test('TLS 1.2 with only CBC ciphers offered is refused', async () => {
     const outcome = await handshake({
       ca: stack.tls.caCertPem,

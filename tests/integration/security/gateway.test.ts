@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { httpRequest } from '../../../deployments/local/http-client';
 import { findNginx } from '../../../deployments/local/nginx';
 import type { LocalStack } from '../../../deployments/local/stack';
-import { API_ROUTES, DEBUG_GROUP, EXPERIMENT_HEADER } from '../../../deployments/names';
+import { API_ROUTES, DEBUG_GROUP, EXPERIMENT_HEADER, GATEWAY_PATHS } from '../../../deployments/names';
 import { scanText } from '../../../security/secrets';
 import { httpsBase, predict, startTestStack } from '../gateway/helpers';
 
@@ -142,14 +142,12 @@ describe('requests with bad or absent credentials never reach an API replica', (
     expect(await replicaRequestCount()).toBe(before);
   });
 
-  // KNOWN GAP, reported to the gateway owner: a request line nginx cannot parse ends in
-  // `error_page 400 @error_400`, and nginx cannot redirect an empty URI to a named location
-  // ("empty URI in redirect to named location"), so the client gets nginx's 500 HTML page. An
-  // internal URI location for 400 fixes it; remove `.failing` then.
-  test.failing('KNOWN GAP: a NUL byte in the path gets a 400 JSON error', async () => {
+  // nginx cannot send an unparsed URI to a named error location (it would answer its own 500 HTML).
+  test('a NUL byte in the path gets a 400 JSON error', async () => {
     const response = await rawRequest(postHead([], '/predict%00'), freshAddress());
     expect(response.status).toBe(400);
     expect(response.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'bad_request' } });
   });
 
   test('control: the right credentials do reach a replica (the counter can move)', async () => {
@@ -214,20 +212,29 @@ function postHead(
   ].join('\r\n');
 }
 
-/** Sends raw bytes over TLS (HTTP/1.1) and reads the first response. */
-function rawRequest(payload: string, localAddress: string): Promise<RawResponse> {
+/**
+ * Sends raw bytes and reads the first response: over TLS (HTTP/1.1) to the HTTPS port by default, or
+ * in plain text to `port` ('http', or 'https' to send plain HTTP where TLS is expected).
+ */
+function rawRequest(
+  payload: string,
+  localAddress: string,
+  { plain = false, port = 'https' }: { plain?: boolean; port?: 'https' | 'http' } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     // A plain socket first: the source address is a net option, not a TLS one.
-    const tcp = net.connect({ host: stack.host, port: stack.ports.https, localAddress });
-    const socket = tls.connect({
-      socket: tcp,
-      servername: 'localhost',
-      ca: stack.tls.caCertPem,
-      ALPNProtocols: ['http/1.1'],
-    });
+    const tcp = net.connect({ host: stack.host, port: stack.ports[port], localAddress });
+    const socket = plain
+      ? tcp
+      : tls.connect({
+          socket: tcp,
+          servername: 'localhost',
+          ca: stack.tls.caCertPem,
+          ALPNProtocols: ['http/1.1'],
+        });
     socket.setTimeout(10_000, () => socket.destroy(new Error('no response within 10 s')));
     // write, not end: a half-closed client looks like an aborted one to nginx. Connection: close ends it.
-    socket.once('secureConnect', () => socket.write(payload));
+    socket.once(plain ? 'connect' : 'secureConnect', () => socket.write(payload));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.once('error', reject);
@@ -317,11 +324,12 @@ describe(`${EXPERIMENT_HEADER} smuggling: only the exact value "${DEBUG_GROUP}" 
     expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'bad_request' } });
   });
 
-  // KNOWN GAP, reported to the gateway owner: 501 is not among the statuses nginx answers with JSON.
-  test.failing('KNOWN GAP: an unknown Transfer-Encoding gets a JSON 501', async () => {
+  test('an unknown Transfer-Encoding gets a JSON 501', async () => {
     const auth = `Authorization: ${basic(`${stack.auth.user}:${stack.auth.password}`)}`;
     const response = await rawRequest(postHead([auth, 'Transfer-Encoding: xchunked']), freshAddress());
+    expect(response.status).toBe(501);
     expect(response.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'not_implemented' } });
   });
 });
 
@@ -349,5 +357,48 @@ describe('no secret in the logs or in the files the stack rendered', () => {
     expect(scanText('nginx.conf', conf)).toEqual([]);
     expect(conf).not.toContain(stack.auth.password);
     expect(conf).toContain(stack.nginx.settings.htpasswdPath);
+  });
+});
+
+describe('requests nginx refuses before routing get JSON errors, on both listeners', () => {
+  const head = (requestLine: string, lines: readonly string[] = []) =>
+    [requestLine, 'Host: localhost', 'Connection: close', ...lines, '', ''].join('\r\n');
+  const long = 'a'.repeat(9000); // above large_client_header_buffers (4 x 8k)
+  // [case, raw request, status on the wire, JSON error code]
+  const cases: [string, string, number, string][] = [
+    ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'bad_request'],
+    ['an overlong request line', head(`GET /${long} HTTP/1.1`), 414, 'uri_too_long'],
+    ['an overlong header', head('GET /x HTTP/1.1', [`X-Big: ${long}`]), 400, 'headers_too_large'],
+    ['HTTP/2.0 in an HTTP/1 request line', head('GET /x HTTP/2.0'), 505, 'http_version_not_supported'],
+    [
+      'an unknown Transfer-Encoding',
+      head('POST /x HTTP/1.1', ['Transfer-Encoding: gzip']),
+      501,
+      'not_implemented',
+    ],
+  ];
+
+  test.each(cases)('%s', async (_, payload, status, code) => {
+    for (const options of [{}, { plain: true, port: 'http' as const }]) {
+      const response = await rawRequest(payload, freshAddress(), options);
+      expect([response.status, response.contentType]).toEqual([
+        status,
+        expect.stringMatching(/^application\/json/),
+      ]);
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code } });
+    }
+  });
+
+  test('plain HTTP sent to the HTTPS port: 400 JSON saying to use https', async () => {
+    const response = await rawRequest(head('GET /predict HTTP/1.1'), freshAddress(), { plain: true });
+    expect(response.status).toBe(400);
+    expect(response.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'https_required' } });
+  });
+
+  test('the internal error locations cannot be requested from outside (404)', async () => {
+    const response = await rawRequest(head(`GET ${GATEWAY_PATHS.errors}/400 HTTP/1.1`), freshAddress());
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'not_found' } });
   });
 });

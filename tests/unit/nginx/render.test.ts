@@ -168,6 +168,8 @@ describe('section builders', () => {
   test('httpsServer: TLS 1.2/1.3 with AEAD ciphers only, and the security headers', () => {
     const lines = directives(httpsServer(LOCAL) as Block);
     expect(lines).toContain('ssl_protocols TLSv1.2 TLSv1.3');
+    // The server's order, not the client's (testssl.sh rates "no server cipher order" HIGH).
+    expect(lines).toContain('ssl_prefer_server_ciphers on');
     const ciphers = lines
       .find((l) => l.startsWith('ssl_ciphers '))!
       .split(' ')[1]!
@@ -186,15 +188,28 @@ describe('section builders', () => {
 
   test('httpsServer: every nginx error status has a JSON body', () => {
     const server = httpsServer(LOCAL) as Block;
-    for (const status of [401, 404, 405, 413, 429, 502, 503, 504]) {
-      const named = location(server, `@error_${status}`);
-      const [ret] = directives(named);
-      expect(ret).toMatch(new RegExp(`^return ${status} "`));
-      const body = JSON.parse(JSON.parse(ret!.slice(`return ${status} `.length)) as string) as {
+    const lines = directives(server);
+    for (const [key, { code, sentAs }] of Object.entries(GATEWAY_ERRORS)) {
+      const status = Number(key);
+      // 403 only comes from limit_except there, and is answered as 405.
+      if (status === 403) continue;
+      const page = lines.find((l) => l.startsWith(`error_page ${status} `))!;
+      expect(page).toBeDefined();
+      const target = page.split(' ').at(-1)!;
+      // Statuses raised while the request is being parsed go to internal URIs (no URI to keep).
+      const errorLocation = target.startsWith('@') ? location(server, target) : location(server, '=', target);
+      const [ret] = directives(errorLocation).filter((d) => d.startsWith('return '));
+      const wire = sentAs ?? status;
+      expect(ret).toMatch(new RegExp(`^return ${wire} "`));
+      if (sentAs !== undefined) expect(page).toBe(`error_page ${status} =${sentAs} ${target}`);
+      if (!target.startsWith('@')) expect(directives(errorLocation)).toContain('internal');
+      const body = JSON.parse(JSON.parse(ret!.slice(`return ${wire} `.length)) as string) as {
         error: { code: string };
       };
-      expect(body.error.code).toBe(GATEWAY_ERRORS[status]!.code);
+      expect(body.error.code).toBe(code);
     }
+    expect(lines).toContain('error_page 400 /_gateway/errors/400');
+    expect(lines).toContain('error_page 405 @error_405');
   });
 
   test('rateLimit: no burst parameter at burst 0 (nginx refuses burst=0)', () => {
