@@ -54,6 +54,8 @@ export const GATEWAY_PATHS = {
   stubStatus: '/nginx_status',
   /** Internal locations that answer nginx's own errors (not reachable from outside: 404). */
   errors: '/_gateway/errors',
+  /** The CA's certificate revocation list (DER), on the plain-HTTP listener as RFC 5280 expects. */
+  crl: '/pki/ca.crl',
 } as const;
 
 /** Files inside the gateway container (official nginx image layout): the Pulumi program uploads here. */

@@ -54,10 +54,24 @@ export interface TestsslSummary {
   readonly protocols: Readonly<Record<string, string>>;
   /** Vulnerability checks (heartbleed, ROBOT, ...) -> finding. */
   readonly vulnerabilities: Readonly<Record<string, string>>;
+  /** Server preferences and certificate checks (cipher order, chain, revocation, HSTS) -> finding. */
+  readonly server: Readonly<Record<string, string>>;
   readonly passed: boolean;
 }
 
 const PROTOCOL_IDS = ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1', 'TLS1_2', 'TLS1_3'];
+const SERVER_IDS = [
+  'cipher_order',
+  'cert_signatureAlgorithm',
+  'cert_keySize',
+  'cert_chain_of_trust',
+  'cert_expirationStatus',
+  'cert_crlDistributionPoints',
+  'cert_ocspURL',
+  'cert_revocation',
+  'OCSP_stapling',
+  'HSTS_time',
+];
 const VULNERABILITY_IDS = [
   'heartbleed',
   'CCS',
@@ -125,6 +139,7 @@ export function summarizeTestssl(
     incomplete,
     protocols: pick(PROTOCOL_IDS),
     vulnerabilities: pick(VULNERABILITY_IDS),
+    server: pick(SERVER_IDS),
     passed: blocking.length === 0 && incomplete.length === 0 && findings.length > 0,
   };
 }
@@ -197,6 +212,8 @@ export function renderTestsslMarkdown(summary: TestsslSummary, context: ScanCont
   }
   lines.push('## Protocols', '');
   lines.push(...table(Object.entries(summary.protocols), ['protocol', 'result']), '');
+  lines.push('## Server preferences and certificate', '');
+  lines.push(...table(Object.entries(summary.server), ['check', 'result']), '');
   lines.push('## Vulnerability checks', '');
   lines.push(...table(Object.entries(summary.vulnerabilities), ['check', 'result']), '');
   return `${lines.join('\n')}`;

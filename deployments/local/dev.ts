@@ -47,11 +47,11 @@ function display(file: string): string {
 }
 
 function summary(stack: LocalStack): string {
-  const { user, password } = stack.auth;
+  const { user } = stack.auth;
   const ca = display(stack.tls.caCertPath);
   const predict = `${stack.urls.https}/predict`;
   const curl = (extra: string) =>
-    `curl --cacert ${ca} -u '${user}:${password}' -H 'Content-Type: application/json' ${extra}-d '{"sentence":"I love this!"}' ${predict}`;
+    `curl --cacert ${ca} --netrc-file ${display(stack.netrcPath)} -H 'Content-Type: application/json' ${extra}-d '{"sentence":"I love this!"}' ${predict}`;
   const extraUrls = Object.entries(stack.devJson.urls).filter(([key]) => key !== 'https' && key !== 'http');
   const skipped = Object.entries(stack.components).flatMap(([name, c]) =>
     'skipped' in c ? [`  ${name}: skipped (${c.skipped})`] : [],
@@ -65,7 +65,7 @@ function summary(stack: LocalStack): string {
     ...extraUrls.map(([name, url]) => `  ${name.padEnd(11)} ${url}`),
     ...skipped,
     `  CA cert     ${stack.tls.caCertPath}`,
-    `  user        ${user}   password in ${display(stack.devJsonPath)}`,
+    `  user        ${user}   password in ${display(stack.devJsonPath)} and ${display(stack.netrcPath)} (never printed)`,
     `  logs        ${display(path.dirname(stack.accessLogPath))}/`,
     '',
     'Try it:',

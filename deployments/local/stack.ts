@@ -24,6 +24,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Layout of the stack directory. */
 export const STACK_LAYOUT = {
   devJson: 'dev.json',
+  /** curl's `--netrc-file`: the credentials for the printed examples, so no password is echoed. */
+  netrc: 'netrc',
   htpasswd: 'htpasswd',
   tls: 'tls',
   nginx: 'nginx',
@@ -135,6 +137,8 @@ export interface LocalStack {
   readonly accessLogPath: string;
   readonly devJsonPath: string;
   readonly devJson: DevJson;
+  /** netrc file (0600) with the gateway credentials, for `curl --netrc-file`. */
+  readonly netrcPath: string;
   /** Component name -> started services, URLs, or the reason it was skipped. */
   readonly components: Readonly<
     Record<string, { services: ServiceHandle[]; urls: Record<string, string> } | { skipped: string }>
@@ -264,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const tls = await createLocalTls(tlsDir, {
     hosts: [...new Set([publicHost, 'localhost', host, '127.0.0.1', '::1'])],
     reuseCa: options.reuseCa ?? true,
+    crlUrl: `http://${publicHost}:${ports.http}${GATEWAY_PATHS.crl}`,
   });
   const user = options.user ?? 'api';
   const password = options.password ?? randomPassword();
@@ -283,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     certificatePath: tls.certPath,
     certificateKeyPath: tls.keyPath,
     htpasswdPath,
+    crlPath: tls.crlPath,
     // As root, the workers would switch to `nobody`, which cannot read the 0600 files in this 0700
     // directory; as another user the directive is ignored, so it is left out.
     workerUser: process.getuid?.() === 0 ? os.userInfo().username : null,
@@ -364,6 +370,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const devJsonPath = path.join(dir, STACK_LAYOUT.devJson);
     await writeFile(devJsonPath, `${JSON.stringify(devJson, null, 2)}\n`, { mode: 0o600 });
     await chmod(devJsonPath, 0o600);
+    const netrcPath = path.join(dir, STACK_LAYOUT.netrc);
+    await writeFile(netrcPath, `machine ${publicHost} login ${user} password ${password}\n`, { mode: 0o600 });
+    await chmod(netrcPath, 0o600);
 
     return {
       dir,
@@ -377,6 +386,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       accessLogPath,
       devJsonPath,
       devJson,
+      netrcPath,
       components,
       supervisor,
       reloadNginx: () => nginx.kill('SIGHUP'),

@@ -477,7 +477,32 @@ function serverName(s: NginxSettings): NginxNode {
   );
 }
 
-/** The HTTP listener: every request is redirected to the same path on the public HTTPS port. */
+/**
+ * The CA's CRL, over plain HTTP: a client checking revocation must not need TLS to the server whose
+ * certificate it is checking. Signed by the CA, so the transport need not be trusted.
+ */
+function crlLocation(s: NginxSettings): NginxNode[] {
+  if (s.crlPath === null) {
+    return [];
+  }
+  return [
+    block(
+      'location',
+      ['=', GATEWAY_PATHS.crl],
+      [
+        directive('alias', quote(s.crlPath, 'crlPath')),
+        directive('default_type', 'application/pkix-crl'),
+        comment('Re-signed on every start: let a client keep it for an hour at most.'),
+        directive('add_header', 'Cache-Control', template('max-age=3600')),
+      ],
+    ),
+  ];
+}
+
+/**
+ * The HTTP listener: every request is redirected to the same path on the public HTTPS port, except
+ * the CRL (when served).
+ */
 export function httpRedirectServer(s: NginxSettings): NginxNode {
   const port = s.publicHttpsPort === 443 ? '' : `:${s.publicHttpsPort}`;
   return block(
@@ -487,6 +512,7 @@ export function httpRedirectServer(s: NginxSettings): NginxNode {
       directive('listen', assertToken(s.httpListen, 'httpListen', RULES.listen)),
       serverName(s),
       ...errorPages(REDIRECT_ERRORS),
+      ...crlLocation(s),
       block(
         'location',
         ['/'],

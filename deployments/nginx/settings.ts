@@ -33,6 +33,11 @@ export interface NginxSettings {
   readonly certificateKeyPath: string;
   /** htpasswd path (read by the workers on every request: must be readable by `workerUser`). */
   readonly htpasswdPath: string;
+  /**
+   * DER CRL of the CA that signed the certificate, served over plain HTTP at `GATEWAY_PATHS.crl` (the
+   * URL in the certificate's CRL distribution point). Default null: not served.
+   */
+  readonly crlPath: string | null;
   /** Basic-auth realm. Default "sentiment-gateway". */
   readonly authRealm: string;
   /** Proxy `/docs` and `/openapi.json` (behind basic auth). Default true. */
@@ -109,6 +114,7 @@ export const DEFAULT_NGINX_SETTINGS: NginxSettings = Object.freeze({
   certificatePath: GATEWAY_FILES.certificate,
   certificateKeyPath: GATEWAY_FILES.certificateKey,
   htpasswdPath: GATEWAY_FILES.htpasswd,
+  crlPath: null,
   authRealm: 'sentiment-gateway',
   exposeDocs: true,
   rateLimitPerSecond: 10,
@@ -269,6 +275,7 @@ const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {
   certificatePath: absolutePath,
   certificateKeyPath: absolutePath,
   htpasswdPath: absolutePath,
+  crlPath: orNull(absolutePath),
   authRealm,
   exposeDocs: oneOf(true, false),
   rateLimitPerSecond: integer(1, 100_000),
@@ -349,6 +356,7 @@ export function resolveNginxSettings(input: NginxSettingsInput = {}): NginxSetti
     certificatePath: input.certificatePath ?? d.certificatePath,
     certificateKeyPath: input.certificateKeyPath ?? d.certificateKeyPath,
     htpasswdPath: input.htpasswdPath ?? d.htpasswdPath,
+    crlPath: input.crlPath === undefined ? d.crlPath : input.crlPath,
     authRealm: input.authRealm ?? d.authRealm,
     exposeDocs: input.exposeDocs ?? d.exposeDocs,
     rateLimitPerSecond: input.rateLimitPerSecond ?? d.rateLimitPerSecond,

@@ -3,7 +3,7 @@
  * ports, writes dev.json and a summary, the smoke CLI passes against it (and fails with a wrong
  * password), and SIGTERM stops every process the dev CLI started.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -119,20 +119,27 @@ test('npm run dev starts the stack, smoke passes, SIGTERM stops every process', 
   expect(devJson.auth.user).toBe('api');
   expect(devJson.auth.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
   expect(await mode(stackDir)).toBe(0o700);
-  for (const secret of ['dev.json', 'htpasswd', 'tls/ca.key', 'tls/server.key']) {
+  for (const secret of ['dev.json', 'netrc', 'htpasswd', 'tls/ca.key', 'tls/server.key']) {
     expect([secret, await mode(path.join(stackDir, secret))]).toEqual([secret, 0o600]);
   }
   // The password is not in the htpasswd file in clear.
   expect(await readFile(path.join(stackDir, 'htpasswd'), 'utf8')).not.toContain(devJson.auth.password);
 
-  // The summary has a ready-to-paste curl with the CA, the credentials and the URL.
+  // The summary has a ready-to-paste curl with the CA, the credentials file and the URL, and it works;
+  // the password itself is never printed.
+  expect(run.output()).not.toContain(devJson.auth.password);
   const curl = run
     .output()
     .split('\n')
-    .find((line) => line.trim().startsWith('curl '));
+    .find((line) => line.trim().startsWith('curl '))!;
   expect(curl).toContain(`--cacert ${devJson.caCert}`);
-  expect(curl).toContain(`-u '${devJson.auth.user}:${devJson.auth.password}'`);
+  expect(curl).toContain(`--netrc-file ${path.join(stackDir, 'netrc')}`);
   expect(curl).toContain(`https://localhost:${httpsPort}/predict`);
+  const pasted = spawnSync('sh', ['-c', `${curl.trim()} --silent --show-error --max-time 10`], {
+    encoding: 'utf8',
+  });
+  expect([pasted.status, pasted.stderr]).toEqual([0, '']);
+  expect(JSON.parse(pasted.stdout)).toMatchObject({ version: 'v1' });
 
   // npm run smoke against it: every check passes, one line each, then the count.
   const smoke = runScript('deployments/local/smoke.ts', ['--stack-file', devJsonPath]);

@@ -3,7 +3,10 @@
  * 127.0.0.1. The rate limit is raised here so these tests never meet it; rate-limit.test.ts
  * covers 429s with a low limit.
  */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import tls, { type PeerCertificate, type SecureVersion } from 'node:tls';
 import { httpRequest } from '../../../deployments/local/http-client';
 import type { LocalStack } from '../../../deployments/local/stack';
@@ -47,6 +50,8 @@ function handshake(options: {
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
   ciphers?: string;
+  /** PEM CRL: the client then checks the chain for revocation (OpenSSL CRL_CHECK). */
+  crl?: string;
 }): Promise<TlsOutcome> {
   return new Promise((resolve) => {
     const socket = tls.connect({
@@ -81,6 +86,35 @@ describe('TLS', () => {
     expect(leaf.asn1Curve).toBe('prime256v1');
     const caFingerprint = new X509Certificate(stack.tls.caCertPem).fingerprint256;
     expect(leaf.issuerCertificate?.fingerprint256).toBe(caFingerprint);
+  });
+
+  test('the certificate names its CRL, the HTTP listener serves it, and a revocation-checking client accepts it', async () => {
+    const outcome = await handshake({ ca: stack.tls.caCertPem });
+    const leaf = new x509.X509Certificate(outcome.peer!.raw);
+    const points = leaf.getExtension(x509.CRLDistributionPointsExtension)!;
+    const urls = points.distributionPoints.flatMap((p) =>
+      (p.distributionPoint?.fullName ?? []).map((name) => name.uniformResourceIdentifier),
+    );
+    expect(urls).toEqual([`${stack.urls.http}${GATEWAY_PATHS.crl}`]);
+
+    // Plain HTTP (no redirect): a client checking revocation must not need TLS to this server first.
+    const response = await fetch(`http://${stack.host}:${stack.ports.http}${GATEWAY_PATHS.crl}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/pkix-crl');
+    const served = Buffer.from(await response.arrayBuffer());
+    expect(served.equals(await readFile(stack.tls.crlPath))).toBe(true);
+    const crl = new x509.X509Crl(served);
+    expect(await crl.verify({ publicKey: new x509.X509Certificate(stack.tls.caCertPem).publicKey })).toBe(
+      true,
+    );
+    expect(crl.nextUpdate!.getTime()).toBeGreaterThan(Date.now());
+
+    const checked = await handshake({
+      ca: stack.tls.caCertPem,
+      crl: x509.PemConverter.encode(served, 'X509 CRL'),
+    });
+    expect(checked.error).toBeUndefined();
+    expect(checked.authorized).toBe(true);
   });
 
   test('the certificate is not trusted without the CA', async () => {

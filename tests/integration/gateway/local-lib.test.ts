@@ -2,9 +2,12 @@
  * The local stack's building blocks on real processes and files: the supervisor (readiness,
  * early exit, stop escalation, restart), the local CA (reuse, key modes) and free ports.
  */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { httpRequest } from '../../../deployments/local/http-client';
@@ -122,6 +125,59 @@ describe('createLocalTls', () => {
     }
     const fresh = await createLocalTls(dir, { reuseCa: false });
     expect(fresh.caCertPem).not.toBe(first.caCertPem);
+  });
+
+  test('each run revokes the server certificate it replaces: a CRL-checking client refuses the old one', async () => {
+    const crlUrl = 'http://localhost:8080/pki/ca.crl';
+    const first = await createLocalTls(dir, { crlUrl });
+    const firstLeaf = { key: await readFile(first.keyPath), cert: await readFile(first.certPath) };
+    expect(first.revokedSerials).toEqual([]);
+    const serial = (pem: Buffer) => new X509Certificate(pem).serialNumber.toLowerCase();
+    const second = await createLocalTls(dir, { crlUrl });
+    const secondSerial = serial(await readFile(second.certPath));
+    const third = await createLocalTls(dir, { crlUrl });
+    // The second run revoked the first certificate; the third keeps that entry and adds the second.
+    expect(second.revokedSerials).toEqual([serial(firstLeaf.cert)]);
+    expect([...third.revokedSerials].sort()).toEqual([serial(firstLeaf.cert), secondSerial].sort());
+    expect(third.revokedSerials).not.toContain(serial(await readFile(third.certPath)));
+
+    expect(new X509Certificate(await readFile(third.certPath)).toLegacyObject()).toMatchObject({
+      ext_key_usage: ['1.3.6.1.5.5.7.3.1'],
+    });
+    // The file is DER, as served at the distribution point; Node takes PEM.
+    const crl = x509.PemConverter.encode(await readFile(third.crlPath), 'X509 CRL');
+    // Node's TLS client checks the CRL when given one (OpenSSL's CRL_CHECK): the real verdict.
+    const verdict = async (pair: { key: Buffer; cert: Buffer }) => {
+      const server = createTlsServer(pair, (socket) => socket.end());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        return await new Promise<string>((resolve) => {
+          const socket = tlsConnect({
+            host: '127.0.0.1',
+            port,
+            servername: 'localhost',
+            ca: third.caCertPem,
+            crl,
+          });
+          socket.once('secureConnect', () => {
+            socket.end();
+            resolve('trusted');
+          });
+          socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        });
+      } finally {
+        server.close();
+      }
+    };
+    expect(await verdict(firstLeaf)).toBe('CERT_REVOKED');
+    expect(await verdict({ key: await readFile(third.keyPath), cert: await readFile(third.certPath) })).toBe(
+      'trusted',
+    );
+
+    // A new CA starts a new, empty list (the old entries were another issuer's).
+    const fresh = await createLocalTls(dir, { crlUrl, reuseCa: false });
+    expect(fresh.revokedSerials).toEqual([]);
   });
 });
 

@@ -228,6 +228,19 @@ describe('section builders', () => {
     );
   });
 
+  test('httpRedirectServer: serves the CRL over plain HTTP when crlPath is set, and only then', () => {
+    expect(JSON.stringify(httpRedirectServer(LOCAL))).not.toContain('/pki/ca.crl');
+    const s = resolveNginxSettings({ ...LOCAL, crlPath: '/srv/tls/ca.crl' });
+    const crl = location(httpRedirectServer(s) as Block, '=', '/pki/ca.crl');
+    expect(directives(crl)).toEqual([
+      'alias "/srv/tls/ca.crl"',
+      'default_type application/pkix-crl',
+      'add_header Cache-Control "max-age=3600"',
+    ]);
+    expect(JSON.stringify(httpsServer(s))).not.toContain('ca.crl');
+    expect(() => resolveNginxSettings({ ...LOCAL, crlPath: 'relative/ca.crl' })).toThrow(/crlPath/);
+  });
+
   test('metricsAccessLog: the mtail line format, appended to the quoted file path; nothing when off', () => {
     expect(metricsAccessLog(LOCAL)).toEqual([]);
     const s = resolveNginxSettings({ ...LOCAL, metricsLog: { path: '/var/log/gateway metrics/m.log' } });
