@@ -4,7 +4,8 @@
  * copied into the README's Performance section.
  *
  * Options: --duration <s> (API and gateway, default 10 per point), --connections 1,16,64,
- * --only model,api,gateway, --skip-train (model: skip the full training run), --no-readme.
+ * --only model,api,gateway, --skip-train (model: skip the full training run), --no-readme,
+ * --auth-rounds <n> (gateway: alternating auth on/off pairs for the auth-cost target, default 3).
  * A benchmark that fails is recorded with its error and the others still run; the exit code is 1 then.
  */
 import { spawn } from 'node:child_process';
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
       only: { type: 'string', default: PARTS.join(',') },
       'skip-train': { type: 'boolean', default: false },
       'no-readme': { type: 'boolean', default: false },
+      'auth-rounds': { type: 'string', default: '3' },
     },
   });
   const durationSeconds = Number(values.duration);
@@ -269,6 +271,8 @@ async function main(): Promise<void> {
           String(durationSeconds),
           '--connections',
           values.connections,
+          '--auth-rounds',
+          values['auth-rounds'],
           '--json',
           json,
         ]);
