@@ -363,14 +363,12 @@ export function errorPages(
   overrides: Readonly<Record<number, number>> = {},
 ): NginxNode[] {
   return statuses.map((status) => {
-    const target = overrides[status];
-    const sentAs = GATEWAY_ERRORS[status]?.sentAs;
-    if (target === undefined && sentAs !== undefined) {
-      return directive('error_page', String(status), `=${sentAs}`, errorLocationName(status));
-    }
-    return target === undefined
-      ? directive('error_page', String(status), errorLocationName(status))
-      : directive('error_page', String(status), `=${target}`, errorLocationName(target));
+    const override = overrides[status];
+    const location = errorLocationName(override ?? status);
+    const wire = override ?? GATEWAY_ERRORS[status]?.sentAs;
+    return wire === undefined
+      ? directive('error_page', String(status), location)
+      : directive('error_page', String(status), `=${wire}`, location);
   });
 }
 
