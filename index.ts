@@ -19,9 +19,10 @@ const tls = new TlsMaterial(`${name}-tls`, {
 const credentials = new Credentials(`${name}-credentials`, {
   apiUser: settings.apiUser,
   apiPassword: settings.apiPassword,
+  grafana: settings.grafana,
 });
 
-const image = new ApiImage(`${name}-api`);
+const image = new ApiImage(`${name}-api`, { prebuilt: settings.apiImage });
 const fleet = (variant: 'v1' | 'v2', replicas: number) =>
   new ApiFleet(`${name}-api-${variant}`, {
     variant,
@@ -40,7 +41,10 @@ const monitoring = new Monitoring(`${name}-monitoring`, {
   apiTargets: [apiV1, apiV2].flatMap((f) => f.targets),
   bindAddress: settings.bindAddress,
   ports: settings.hostPorts,
-  grafanaPassword: credentials.grafanaPassword,
+  grafana: credentials.grafanaPassword && {
+    image: settings.images.grafana,
+    adminPassword: credentials.grafanaPassword,
+  },
   stackLabel: name,
   alertReceivers: settings.alertReceivers,
   alertSecretFiles: settings.alertSecretFiles,
@@ -75,14 +79,14 @@ const gateway = new Gateway(
 export const urls = {
   gateway: gateway.url,
   http: gateway.httpUrl,
-  grafana: monitoring.grafanaUrl,
+  ...(monitoring.grafanaUrl !== undefined && { grafana: monitoring.grafanaUrl }),
   prometheus: monitoring.prometheusUrl,
   alertmanager: monitoring.alertmanagerUrl,
 };
 export const caCertificate = tls.caCertPem;
 export const apiUser = credentials.apiUser;
 export const apiPassword = pulumi.secret(credentials.apiPassword);
-export const grafanaPassword = pulumi.secret(credentials.grafanaPassword);
+export const grafanaPassword = credentials.grafanaPassword && pulumi.secret(credentials.grafanaPassword);
 // Read by `npm run smoke -- --stack <stack>` to size its load-spread and rate-limit checks.
 export const v1Replicas = settings.replicas;
 export const rateLimitPerSecond = settings.rateLimitPerSecond;

@@ -2,7 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { API_ROUTES, PORTS, SERVICE, type ApiVariant } from '../deployments/names';
 import { replicaName, type ApiTarget } from '../deployments/prometheus/settings';
-import { hardening, logging } from './docker-common';
+import { hardening, logging, pinnedImage } from './docker-common';
 
 /** Arguments of {@link ApiImage}. */
 export interface ApiImageArgs {
@@ -12,26 +12,35 @@ export interface ApiImageArgs {
   dockerfile?: string;
   /** Local tag (default `<component name>:local`); containers run the built image id, not this tag. */
   imageName?: string;
+  /**
+   * An image already built on the engine (`repo:tag`, e.g. by `npm run airgap:images`) to run
+   * instead of building; default none (build).
+   */
+  prebuilt?: string;
 }
 
-/** The API image, built locally and never pushed. */
+/** The API image: built locally and never pushed, or a prebuilt local image. */
 export class ApiImage extends pulumi.ComponentResource {
-  /** The built image's id (`sha256:...`): a rebuild changes it, which replaces the containers. */
+  /** The image's id (`sha256:...`): a rebuild changes it, which replaces the containers. */
   readonly imageId: pulumi.Output<string>;
 
   constructor(name: string, args: ApiImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:api:ApiImage', name, args, opts);
-    const image = new docker.Image(
-      name,
-      {
-        imageName: args.imageName ?? `${name}:local`,
-        build: { context: args.context ?? '.', dockerfile: args.dockerfile ?? 'services/api/Dockerfile' },
-        skipPush: true,
-      },
-      { parent: this },
-    );
-    // For a local (unpushed) image repoDigest is the image id.
-    this.imageId = image.repoDigest;
+    if (args.prebuilt !== undefined) {
+      this.imageId = pinnedImage(name, args.prebuilt, this).imageId;
+    } else {
+      const image = new docker.Image(
+        name,
+        {
+          imageName: args.imageName ?? `${name}:local`,
+          build: { context: args.context ?? '.', dockerfile: args.dockerfile ?? 'services/api/Dockerfile' },
+          skipPush: true,
+        },
+        { parent: this },
+      );
+      // For a local (unpushed) image repoDigest is the image id.
+      this.imageId = image.repoDigest;
+    }
     this.registerOutputs({ imageId: this.imageId });
   }
 }

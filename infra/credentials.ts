@@ -10,6 +10,8 @@ export interface CredentialsArgs {
   apiPassword?: pulumi.Input<string>;
   /** Length of generated passwords (default 40: ~238 bits from 62 symbols). */
   passwordLength?: number;
+  /** Generate Grafana's `admin` password (default true; off when the stack runs no Grafana). */
+  grafana?: boolean;
 }
 
 /**
@@ -24,8 +26,8 @@ export class Credentials extends pulumi.ComponentResource {
   readonly apiUser: string;
   /** API password (secret). */
   readonly apiPassword: pulumi.Output<string>;
-  /** Grafana `admin` password (secret). */
-  readonly grafanaPassword: pulumi.Output<string>;
+  /** Grafana `admin` password (secret), when {@link CredentialsArgs.grafana} is on. */
+  readonly grafanaPassword: pulumi.Output<string> | undefined;
   /** `user:{SSHA}...` line plus newline, for nginx `auth_basic_user_file` (secret). */
   readonly htpasswd: pulumi.Output<string>;
 
@@ -41,13 +43,13 @@ export class Credentials extends pulumi.ComponentResource {
       );
 
     const apiPassword = args.apiPassword ?? password('api-password').result;
-    const grafanaPassword = password('grafana-admin-password').result;
+    const grafanaPassword = (args.grafana ?? true) ? password('grafana-admin-password').result : undefined;
     const salt = new random.RandomBytes(`${name}-htpasswd-salt`, { length: 16 }, { parent: this });
 
     // Wrapping in secret() keeps these secret even where the engine doesn't (unit-test mocks).
     this.apiUser = args.apiUser;
     this.apiPassword = pulumi.secret(apiPassword);
-    this.grafanaPassword = pulumi.secret(grafanaPassword);
+    this.grafanaPassword = grafanaPassword && pulumi.secret(grafanaPassword);
     this.htpasswd = pulumi.secret(
       pulumi
         .all([this.apiPassword, salt.base64])

@@ -17,7 +17,9 @@ import { hardening, logging, pinnedImage, publicHost } from './docker-common';
 /** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
   /** Pinned images. */
-  images: { prometheus: string; alertmanager: string; grafana: string; gatewayMetrics: string };
+  images: { prometheus: string; alertmanager: string; gatewayMetrics: string };
+  /** Grafana's pinned image and `admin` password (secret; uploaded as a file, never an environment variable). Default none: no Grafana. */
+  grafana?: { image: string; adminPassword: pulumi.Input<string> };
   /** Internal backend network (scrape targets live here). */
   backendNetwork: pulumi.Input<string>;
   /** Edge network (published UIs, Alertmanager egress). */
@@ -28,8 +30,6 @@ export interface MonitoringArgs {
   bindAddress: string;
   /** Host ports of the UIs. */
   ports: { prometheus: number; grafana: number; alertmanager: number };
-  /** Grafana `admin` password (secret); uploaded as a file, never an environment variable. */
-  grafanaPassword: pulumi.Input<string>;
   /** `stack` label on every alert, so alerts from two stacks can be told apart. */
   stackLabel: string;
   /** Alertmanager receivers (default none: alerts stay visible in its UI and API). */
@@ -125,15 +125,15 @@ const readiness = (port: number, path: string) => ({
 
 /**
  * Prometheus (rendered config + alert rules, data volume), Alertmanager (rendered config, data
- * volume), Grafana (provisioned datasources and dashboards, admin password from a secret file,
- * data volume) and the gateway-metrics sidecar (mtail, tailing the log file nginx writes on a volume
+ * volume), Grafana when given (provisioned datasources and dashboards, admin password from a secret
+ * file, data volume) and the gateway-metrics sidecar (mtail, tailing the log file nginx writes on a volume
  * both mount). The three UIs publish on the bind address only; mtail publishes nothing.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Prometheus UI. */
   readonly prometheusUrl: string;
-  /** Grafana UI. */
-  readonly grafanaUrl: string;
+  /** Grafana UI, when Grafana runs. */
+  readonly grafanaUrl: string | undefined;
   /** Alertmanager UI. */
   readonly alertmanagerUrl: string;
   /** Every rendered file, as uploaded (path relative to `/etc`). */
@@ -145,18 +145,20 @@ export class Monitoring extends pulumi.ComponentResource {
     super('sentiment-gateway:monitoring:Monitoring', name, {}, opts);
     const host = publicHost(args.bindAddress);
     this.prometheusUrl = `http://${host}:${args.ports.prometheus}`;
-    this.grafanaUrl = `http://${host}:${args.ports.grafana}`;
+    this.grafanaUrl = args.grafana ? `http://${host}:${args.ports.grafana}` : undefined;
     this.alertmanagerUrl = `http://${host}:${args.ports.alertmanager}`;
 
     const settings = dockerMonitoringSettings(args);
-    this.files = renderMonitoringFiles(settings);
     const dirs = {
       prometheus: MONITORING_FILES.prometheusConfig.split('/')[0]!,
       alertmanager: MONITORING_FILES.alertmanagerConfig.split('/')[0]!,
       grafana: MONITORING_FILES.grafanaDatasources.split('/')[0]!,
       gatewayMetrics: MONITORING_FILES.mtailProgram.split('/')[0]!,
     };
-    assertAllPlaced(this.files, Object.values(dirs));
+    const rendered = renderMonitoringFiles(settings);
+    assertAllPlaced(rendered, Object.values(dirs));
+    // Without Grafana its provisioning files have no reader: they are not uploaded anywhere.
+    this.files = args.grafana ? rendered : rendered.filter((f) => !f.path.startsWith(`${dirs.grafana}/`));
 
     // Fixed names and host ports: the old container must go before its replacement starts.
     const replaceFirst = { parent: this, deleteBeforeReplace: true };
@@ -217,42 +219,44 @@ export class Monitoring extends pulumi.ComponentResource {
       replaceFirst,
     );
 
-    const grafanaData = volume(SERVICE.grafana);
-    new docker.Container(
-      `${name}-${SERVICE.grafana}`,
-      {
-        name: `${name}-${SERVICE.grafana}`,
-        image: pinnedImage(`${name}-${SERVICE.grafana}-image`, args.images.grafana, this).imageId,
-        envs: [
-          'GF_SECURITY_ADMIN_USER=admin',
-          // The image's entrypoint reads *__FILE variables: the password never sits in the environment.
-          `GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`,
-          'GF_USERS_ALLOW_SIGN_UP=false',
-          'GF_AUTH_ANONYMOUS_ENABLED=false',
-          'GF_ANALYTICS_REPORTING_ENABLED=false',
-          'GF_ANALYTICS_CHECK_FOR_UPDATES=false',
-          'GF_SECURITY_DISABLE_GRAVATAR=true',
-        ],
-        uploads: [
-          ...uploadsUnder(this.files, dirs.grafana),
-          {
-            file: GRAFANA_PASSWORD_FILE,
-            content: pulumi.secret(args.grafanaPassword),
-            owner: GRAFANA_UID,
-            permissions: '0400',
-          },
-        ],
-        volumes: [{ volumeName: grafanaData.name, containerPath: '/var/lib/grafana' }],
-        ports: ui(PORTS.grafana, args.ports.grafana),
-        networksAdvanced: [edge(SERVICE.grafana)],
-        healthcheck: readiness(PORTS.grafana, '/api/health'),
-        restart: 'unless-stopped',
-        memory: 256,
-        ...hardening,
-        ...logging,
-      },
-      replaceFirst,
-    );
+    if (args.grafana) {
+      const grafanaData = volume(SERVICE.grafana);
+      new docker.Container(
+        `${name}-${SERVICE.grafana}`,
+        {
+          name: `${name}-${SERVICE.grafana}`,
+          image: pinnedImage(`${name}-${SERVICE.grafana}-image`, args.grafana.image, this).imageId,
+          envs: [
+            'GF_SECURITY_ADMIN_USER=admin',
+            // The image's entrypoint reads *__FILE variables: the password never sits in the environment.
+            `GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`,
+            'GF_USERS_ALLOW_SIGN_UP=false',
+            'GF_AUTH_ANONYMOUS_ENABLED=false',
+            'GF_ANALYTICS_REPORTING_ENABLED=false',
+            'GF_ANALYTICS_CHECK_FOR_UPDATES=false',
+            'GF_SECURITY_DISABLE_GRAVATAR=true',
+          ],
+          uploads: [
+            ...uploadsUnder(this.files, dirs.grafana),
+            {
+              file: GRAFANA_PASSWORD_FILE,
+              content: pulumi.secret(args.grafana.adminPassword),
+              owner: GRAFANA_UID,
+              permissions: '0400',
+            },
+          ],
+          volumes: [{ volumeName: grafanaData.name, containerPath: '/var/lib/grafana' }],
+          ports: ui(PORTS.grafana, args.ports.grafana),
+          networksAdvanced: [edge(SERVICE.grafana)],
+          healthcheck: readiness(PORTS.grafana, '/api/health'),
+          restart: 'unless-stopped',
+          memory: 256,
+          ...hardening,
+          ...logging,
+        },
+        replaceFirst,
+      );
+    }
 
     // nginx writes the file (the Gateway mounts this volume read-write at the same directory).
     // Nothing rotates it: ~43 bytes plus the request URI per request, ~5 MB per 100,000. The remedy

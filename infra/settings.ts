@@ -54,6 +54,13 @@ export interface StackSettings {
   apiMemoryMb: number;
   /** Upstream images (see {@link ImageVersions}). */
   images: ImageVersions;
+  /**
+   * A prebuilt API image to run (`repo:tag`, e.g. from `npm run airgap:images`); when absent (the
+   * default) the program builds `services/api/Dockerfile`.
+   */
+  apiImage: string | undefined;
+  /** Run Grafana (default true). Off where its image cannot be had, e.g. an air-gapped site. */
+  grafana: boolean;
   /** Alertmanager receivers (webhook, e-mail); none by default: alerts stay visible in its UI and API. */
   alertReceivers: readonly AlertReceiverOptions[];
   /**
@@ -77,33 +84,35 @@ export type PartialStackSettings = Partial<Omit<StackSettings, 'hostPorts' | 'im
  * (nginx 1.22.1, prometheus/promtool 2.42, prometheus-nginx-exporter 0.11, alertmanager 0.25,
  * mtail 3.0.0~rc50), so rendered configs stick to directives and fields valid in both.
  */
-export const DEFAULTS: Readonly<Omit<StackSettings, 'namePrefix' | 'apiPassword' | 'alertSecretFiles'>> =
-  Object.freeze({
-    replicas: 3,
-    hostPorts: Object.freeze({
-      https: 8443,
-      http: 8080,
-      grafana: 3000,
-      prometheus: 9090,
-      alertmanager: 9093,
-    }),
-    bindAddress: '127.0.0.1',
-    rateLimitPerSecond: 10,
-    rateLimitBurst: 20,
-    canaryPercent: 0,
-    apiUser: 'api',
-    serverNames: Object.freeze([]),
-    apiMemoryMb: 256,
-    images: Object.freeze({
-      nginx: 'nginx:1.28.0-alpine',
-      nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
-      prometheus: 'prom/prometheus:v3.5.0',
-      alertmanager: 'prom/alertmanager:v0.28.1',
-      grafana: 'grafana/grafana:12.0.2',
-      gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
-    }),
-    alertReceivers: Object.freeze([]),
-  });
+export const DEFAULTS: Readonly<
+  Omit<StackSettings, 'namePrefix' | 'apiPassword' | 'alertSecretFiles' | 'apiImage'>
+> = Object.freeze({
+  replicas: 3,
+  hostPorts: Object.freeze({
+    https: 8443,
+    http: 8080,
+    grafana: 3000,
+    prometheus: 9090,
+    alertmanager: 9093,
+  }),
+  bindAddress: '127.0.0.1',
+  rateLimitPerSecond: 10,
+  rateLimitBurst: 20,
+  canaryPercent: 0,
+  apiUser: 'api',
+  serverNames: Object.freeze([]),
+  apiMemoryMb: 256,
+  images: Object.freeze({
+    nginx: 'nginx:1.28.0-alpine',
+    nginxExporter: 'nginx/nginx-prometheus-exporter:1.4.2',
+    prometheus: 'prom/prometheus:v3.5.0',
+    alertmanager: 'prom/alertmanager:v0.28.1',
+    grafana: 'grafana/grafana:12.0.2',
+    gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
+  }),
+  grafana: true,
+  alertReceivers: Object.freeze([]),
+});
 
 /**
  * Config keys, as written in `Pulumi.<stack>.yaml` without the project prefix. Error messages
@@ -135,6 +144,8 @@ export const CONFIG_KEYS = {
     grafana: 'grafanaImage',
     gatewayMetrics: 'gatewayMetricsImage',
   },
+  apiImage: 'apiImage',
+  grafana: 'grafana',
   alertReceivers: 'alertReceivers',
   alertSecretFiles: 'alertSecretFiles',
 } as const;
@@ -322,6 +333,8 @@ export function resolveSettings(partial: PartialStackSettings): StackSettings {
     serverNames: serverNames as string[],
     apiMemoryMb: integerIn(CONFIG_KEYS.apiMemoryMb, partial.apiMemoryMb ?? DEFAULTS.apiMemoryMb, 64, 8192),
     images: resolvedImages,
+    apiImage: partial.apiImage === undefined ? undefined : imageRef(CONFIG_KEYS.apiImage, partial.apiImage),
+    grafana: partial.grafana ?? DEFAULTS.grafana,
     alertReceivers,
     alertSecretFiles: partial.alertSecretFiles?.apply((files) => checkSecretFiles(files, credentialFiles)),
   };
@@ -405,6 +418,8 @@ export function loadSettings(config: pulumi.Config, stack: string): StackSetting
     serverNames: serverNames as string[] | undefined,
     apiMemoryMb: number(CONFIG_KEYS.apiMemoryMb),
     images,
+    apiImage: config.get(CONFIG_KEYS.apiImage),
+    grafana: config.getBoolean(CONFIG_KEYS.grafana),
     alertReceivers: alertReceivers as AlertReceiverOptions[] | undefined,
     alertSecretFiles: config.getSecretObject<Record<string, string>>(CONFIG_KEYS.alertSecretFiles),
   });

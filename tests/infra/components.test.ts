@@ -112,10 +112,10 @@ describe('Credentials', () => {
       return {
         apiUser: credentials.apiUser,
         apiPassword: await valueOf(credentials.apiPassword),
-        grafanaPassword: await valueOf(credentials.grafanaPassword),
+        grafanaPassword: await valueOf(credentials.grafanaPassword!),
         htpasswd: await valueOf(credentials.htpasswd),
         secret: await Promise.all(
-          [credentials.apiPassword, credentials.grafanaPassword, credentials.htpasswd].map((o) =>
+          [credentials.apiPassword, credentials.grafanaPassword!, credentials.htpasswd].map((o) =>
             pulumi.isSecret(o),
           ),
         ),
@@ -254,6 +254,19 @@ describe('ApiFleet', () => {
     });
   });
 
+  test('runs a prebuilt image (pinned, kept locally) instead of building one when given', async () => {
+    const { resources, result } = await runMocked(() => {
+      const { ApiImage } = load.apiFleet();
+      return valueOf(new ApiImage('t-api-image', { prebuilt: 'sentiment-gateway/api:0.1.0' }).imageId);
+    });
+    expect(resources.filter((r) => r.type === TYPES.image)).toEqual([]);
+    expect(find(resources, TYPES.remoteImage, 't-api-image').inputs).toMatchObject({
+      name: 'sentiment-gateway/api:0.1.0',
+      keepLocally: true,
+    });
+    expect(result).toBe(mockOutputs(TYPES.remoteImage, 't-api-image').imageId);
+  });
+
   test('rejects a fleet of 0 replicas', async () => {
     const { result } = await runMocked(() => {
       const { ApiFleet } = load.apiFleet();
@@ -268,6 +281,21 @@ describe('ApiFleet', () => {
   });
 });
 
+/** Monitoring arguments shared by the tests, without Grafana. */
+const MONITORING_ARGS = {
+  images: {
+    prometheus: 'prom/prometheus:v3.5.0',
+    alertmanager: 'prom/alertmanager:v0.28.1',
+    gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
+  },
+  backendNetwork: 'b',
+  edgeNetwork: 'e',
+  apiTargets: [{ address: 'api-v1-1:8000', replica: 'api-v1-1', version: 'v1' as const }],
+  bindAddress: '127.0.0.1',
+  ports: { prometheus: 9090, grafana: 3000, alertmanager: 9093 },
+  stackLabel: 't',
+};
+
 describe('Gateway and Monitoring', () => {
   test('replace every fixed-name container and volume delete-first, images pinned and kept locally', async () => {
     const { resources, result } = await runMocked(async () => {
@@ -277,19 +305,8 @@ describe('Gateway and Monitoring', () => {
       const monitoring = new Monitoring(
         't-mon',
         {
-          images: {
-            prometheus: 'prom/prometheus:v3.5.0',
-            alertmanager: 'prom/alertmanager:v0.28.1',
-            grafana: 'grafana/grafana:12.0.2',
-            gatewayMetrics: 'ghcr.io/google/mtail:3.0.8',
-          },
-          backendNetwork: 'b',
-          edgeNetwork: 'e',
-          apiTargets: [{ address: 'api-v1-1:8000', replica: 'api-v1-1', version: 'v1' }],
-          bindAddress: '127.0.0.1',
-          ports: { prometheus: 9090, grafana: 3000, alertmanager: 9093 },
-          grafanaPassword: 'grafana-password-0123456789',
-          stackLabel: 't',
+          ...MONITORING_ARGS,
+          grafana: { image: 'grafana/grafana:12.0.2', adminPassword: 'grafana-password-0123456789' },
         },
         recorder.opts,
       );
@@ -371,5 +388,31 @@ describe('Gateway and Monitoring', () => {
     });
     expect(find(resources, TYPES.container, 't-gw').inputs.volumes ?? []).toEqual([]);
     expect(result).not.toContain('gateway_metrics');
+  });
+});
+
+describe('without Grafana', () => {
+  test('Monitoring runs no Grafana container, volume or image, uploads no Grafana file and has no Grafana URL', async () => {
+    const { resources, result } = await runMocked(() => {
+      const { Monitoring } = load.monitoring();
+      const monitoring = new Monitoring('t-mon', MONITORING_ARGS);
+      return { url: monitoring.grafanaUrl, files: monitoring.files.map((f) => f.path) };
+    });
+    expect(resources.filter((r) => r.name.includes('grafana'))).toEqual([]);
+    expect(result.url).toBeUndefined();
+    expect(result.files.filter((f) => f.startsWith('grafana/'))).toEqual([]);
+    expect(result.files).toContain('prometheus/prometheus.yml');
+  });
+
+  test('Credentials generates no Grafana password', async () => {
+    const { resources, result } = await runMocked(() => {
+      const { Credentials } = load.credentials();
+      return new Credentials('t-cred', { apiUser: 'client', grafana: false }).grafanaPassword;
+    });
+    expect(result).toBeUndefined();
+    expect(names(resources.filter((r) => r.type.startsWith('random:')))).toEqual([
+      `${TYPES.randomBytes} t-cred-htpasswd-salt`,
+      `${TYPES.randomPassword} t-cred-api-password`,
+    ]);
   });
 });

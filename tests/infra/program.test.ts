@@ -6,7 +6,9 @@
  * these machines). The rendered files themselves are proven by the real-binary tests (nginx -t and
  * behaviour against real nginx, promtool, amtool).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import type * as PulumiModule from '@pulumi/pulumi';
 import { renderAlertmanagerConfig } from '../../deployments/alertmanager/render';
 import {
@@ -603,6 +605,53 @@ describe('the program with custom settings', () => {
       expect(dev.every((n) => n.startsWith('sentiment-dev-'))).toBe(true);
       expect(prod.every((n) => n.startsWith('sentiment-prod-'))).toBe(true);
       expect(dev.filter((n) => prod.includes(n))).toEqual([]);
+    },
+    MULTI_RUN_TIMEOUT,
+  );
+});
+
+describe('the air-gapped stack (Pulumi.airgap.yaml)', () => {
+  test(
+    'runs the local images it selects, the API image prebuilt, and no Grafana at all',
+    async () => {
+      const file = parse(readFileSync(path.join(__dirname, '../../Pulumi.airgap.yaml'), 'utf8')) as {
+        config: Record<string, unknown>;
+      };
+      const config = Object.fromEntries(
+        Object.entries(file.config).map(([key, value]) => [
+          key.replace('sentiment-gateway:', ''),
+          String(value),
+        ]),
+      );
+      const { resources, outputs } = await runProgram({ config, stack: 'airgap' });
+
+      expect(resources.filter((r) => /grafana/.test(r.name))).toEqual([]);
+      expect(resources.filter((r) => r.type === TYPES.image)).toEqual([]);
+      expect(Object.keys(outputs.urls).sort()).toEqual(['alertmanager', 'gateway', 'http', 'prometheus']);
+      expect(outputs.grafanaPassword).toBeUndefined();
+
+      const pulled = (name: string) => find(resources, TYPES.remoteImage, name).inputs.name;
+      const p = 'sentiment-airgap';
+      expect({
+        api: pulled(`${p}-api`),
+        nginx: pulled(`${p}-gateway-nginx-image`),
+        nginxExporter: pulled(`${p}-gateway-exporter-image`),
+        prometheus: pulled(`${p}-monitoring-prometheus-image`),
+        alertmanager: pulled(`${p}-monitoring-alertmanager-image`),
+        gatewayMetrics: pulled(`${p}-monitoring-gateway-metrics-image`),
+      }).toEqual({
+        api: config.apiImage,
+        nginx: config.nginxImage,
+        nginxExporter: config.nginxExporterImage,
+        prometheus: config.prometheusImage,
+        alertmanager: config.alertmanagerImage,
+        gatewayMetrics: config.gatewayMetricsImage,
+      });
+      for (const replica of [`${p}-api-v1-1`, `${p}-api-v1-2`, `${p}-api-v1-3`, `${p}-api-v2`]) {
+        expect(container(resources, replica).inputs.image).toBe(
+          mockOutputs(TYPES.remoteImage, `${p}-api`).imageId,
+        );
+      }
     },
     MULTI_RUN_TIMEOUT,
   );

@@ -52,6 +52,8 @@ describe('loadSettings', () => {
       serverNames: [],
       apiMemoryMb: 256,
       images: DEFAULTS.images,
+      apiImage: undefined,
+      grafana: true,
       alertReceivers: [],
     });
   });
@@ -92,6 +94,8 @@ describe('loadSettings', () => {
       alertmanagerImage: 'quay.io/prometheus/alertmanager:v0.28.1',
       grafanaImage: 'grafana/grafana:11.6.0',
       gatewayMetricsImage: 'ghcr.io/google/mtail:3.0.7',
+      apiImage: 'sentiment-gateway/api:0.1.0',
+      grafana: 'false',
     });
     expect(settings).toMatchObject({
       namePrefix: 'demo',
@@ -112,6 +116,8 @@ describe('loadSettings', () => {
         grafana: 'grafana/grafana:11.6.0',
         gatewayMetrics: 'ghcr.io/google/mtail:3.0.7',
       },
+      apiImage: 'sentiment-gateway/api:0.1.0',
+      grafana: false,
     });
   });
 
@@ -231,6 +237,17 @@ describe('loadSettings', () => {
     { key: 'namePrefix', value: 'Bad_Prefix', error: 'namePrefix must be 1-40 lower-case letters' },
     { key: 'namePrefix', value: 'trailing-', error: 'namePrefix must be 1-40 lower-case letters' },
     { key: 'apiMemoryMb', value: '32', error: 'apiMemoryMb must be an integer from 64 to 8192 (got 32)' },
+    {
+      key: 'apiImage',
+      value: 'sentiment-gateway/api',
+      error: 'apiImage must be pinned to a version tag or digest',
+    },
+    { key: 'apiImage', value: 'Bad/Image:1', error: 'apiImage must be an image reference' },
+    {
+      key: 'grafana',
+      value: 'off',
+      error: "'sentiment-gateway:grafana' value 'off' is not a valid boolean",
+    },
     {
       key: 'nginxImage',
       value: 'nginx',
