@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.stack/', 'coverage/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', '.stack/', 'coverage/', 'bench/results/', '.cache/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

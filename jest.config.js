@@ -1,4 +1,8 @@
-/** Three test tiers (see README "Tests"): run one with `npx jest --selectProjects <name>`. */
+/**
+ * Test tiers (see README "Tests"): run one with `npx jest --selectProjects <name>`. `npm test` runs unit,
+ * infra and integration; `airgap` needs a Docker engine and the images of `npm run airgap:images`
+ * (`npm run test:airgap`).
+ */
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -15,5 +19,5 @@ const tier = (name) => ({
 });
 
 module.exports = {
-  projects: [tier('unit'), tier('infra'), tier('integration')],
+  projects: [tier('unit'), tier('infra'), tier('integration'), tier('airgap')],
 };

@@ -149,6 +149,28 @@ describe('services/api/Dockerfile', () => {
     ).toBe(true);
   });
 
+  it('has no `# syntax=` line: BuildKit would pull that frontend image, and offline the build fails', () => {
+    expect(readFileSync(DOCKERFILE, 'utf8')).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  it('hands npm ci a registry and a CA only through a build arg and a secret mount, and fails without node_modules', () => {
+    expect(of('ARG').map((i) => i.args)).toContain('NPM_REGISTRY=');
+    for (const stage of ['build', 'deps']) {
+      const npmCi = of('RUN').find((i) => i.stage === stage && i.args.includes('npm ci'))!.args;
+      expect(npmCi.startsWith('--mount=type=secret,id=npm-ca,required=false ')).toBe(true);
+      expect(npmCi).toContain('export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca');
+      expect(npmCi).toContain('${NPM_REGISTRY:+--registry="$NPM_REGISTRY"}');
+      // npm 10 can exit 0 after a failed fetch ("Exit handler never called!") with empty directories left.
+      expect(npmCi).toMatch(
+        /npm ci [^&]*&& npm ls --all\b[^&]*>\/dev\/null && test -f node_modules\/hono\/package\.json/,
+      );
+      expect(of('ARG').some((i) => i.stage === stage && i.args === 'NPM_REGISTRY')).toBe(true);
+    }
+    // The CA never reaches the runtime image: no COPY of it, no ENV pointing at it.
+    const runtime = instructions.filter((i) => i.stage === 'runtime');
+    expect(runtime.some((i) => /npm-ca|NODE_EXTRA_CA_CERTS|--mount/.test(i.args))).toBe(false);
+  });
+
   it('runs as the non-root node user, exposes the API port, and health-checks /health with node', () => {
     const runtime = instructions.filter((i) => i.stage === 'runtime');
     const user = runtime.filter((i) => i.keyword === 'USER').at(-1);
