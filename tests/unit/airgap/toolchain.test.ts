@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { airgapCacheRoot } from '../../../airgap/cache';
 import { exportLines, pulumiEnv } from '../../../airgap/toolchain/env';
 import { goFailure } from '../../../airgap/toolchain/failures';
 import { pseudoVersion, renderGoMod } from '../../../airgap/toolchain/go-module';
@@ -298,5 +299,20 @@ describe('the pulumi environment', () => {
       'export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true"',
       'export PATH="/c/t/bin:$PATH"',
     ]);
+  });
+});
+
+describe('airgapCacheRoot', () => {
+  test('is outside the checkout, shared by every clone: under XDG_CACHE_HOME or ~/.cache, or SENTIMENT_GATEWAY_CACHE', () => {
+    expect(airgapCacheRoot({}, '/home/u')).toBe('/home/u/.cache/sentiment-gateway/airgap');
+    expect(airgapCacheRoot({ XDG_CACHE_HOME: '/var/cache/u' }, '/home/u')).toBe(
+      '/var/cache/u/sentiment-gateway/airgap',
+    );
+    expect(airgapCacheRoot({ XDG_CACHE_HOME: 'relative' }, '/home/u')).toBe(
+      '/home/u/.cache/sentiment-gateway/airgap',
+    );
+    expect(airgapCacheRoot({ SENTIMENT_GATEWAY_CACHE: '/srv/sg', XDG_CACHE_HOME: '/x' }, '/home/u')).toBe(
+      '/srv/sg',
+    );
   });
 });
