@@ -2,7 +2,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { API_ROUTES, PORTS, SERVICE, type ApiVariant } from '../deployments/names';
 import { replicaName, type ApiTarget } from '../deployments/prometheus/settings';
-import { hardening, logging, pinnedImage } from './docker-common';
+import { hardening, logging, memoryLimit, pinnedImage } from './docker-common';
 
 /** Arguments of {@link ApiImage}. */
 export interface ApiImageArgs {
@@ -138,7 +138,7 @@ export class ApiFleet extends pulumi.ComponentResource {
           wait: true,
           waitTimeout: 120,
           restart: 'unless-stopped',
-          memory: args.memoryMb ?? 256,
+          ...memoryLimit(args.memoryMb ?? 256),
           readOnly: true,
           // onnxruntime and Node may write temp files; nothing else is writable.
           tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },

@@ -7,6 +7,15 @@ export const hardening = {
   securityOpts: ['no-new-privileges:true'],
 };
 
+/**
+ * A memory limit with no swap beyond it. Docker gives a container with only `memory` a swap limit of
+ * twice that; the provider reads it back into `memorySwap`, which the program then never set, so every
+ * later plan proposed an update to clear it (measured on the first real `pulumi up`).
+ */
+export function memoryLimit(mb: number): { memory: number; memorySwap: number } {
+  return { memory: mb, memorySwap: mb };
+}
+
 /** Bounded json-file logs (`docker logs` works; the disk doesn't fill). Explicit driver: the options are its own. */
 export const logging = {
   logDriver: 'json-file',

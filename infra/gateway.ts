@@ -3,7 +3,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
 import { renderNginxConf, resolveNginxSettings, type NginxSettings } from '../deployments/nginx';
-import { hardening, logging, pinnedImage, publicHost } from './docker-common';
+import { hardening, logging, memoryLimit, pinnedImage, publicHost } from './docker-common';
 
 /** Arguments of {@link Gateway}. */
 export interface GatewayArgs {
@@ -82,6 +82,9 @@ export function gatewayNginxSettings(
     metricsLog: args.metricsLog ? { path: args.metricsLog.path } : null,
   });
 }
+
+/** Capabilities the nginx master keeps, in the engine's spelling (it adds `CAP_` when absent). */
+export const GATEWAY_CAPABILITIES = ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] as const;
 
 /** uid/gid of the `nginx` user in the official images (Debian and Alpine alike). */
 const NGINX_UID = '101';
@@ -179,9 +182,11 @@ export class Gateway extends pulumi.ComponentResource {
         },
         wait: true,
         restart: 'unless-stopped',
-        memory: 128,
+        ...memoryLimit(128),
         // The master needs CHOWN (temp dirs) and SETUID/SETGID (workers run as nginx); nothing else.
-        capabilities: { drops: ['ALL'], adds: ['CHOWN', 'SETGID', 'SETUID'] },
+        // Spelled as the engine stores them (CAP_...): `CHOWN` read back as `CAP_CHOWN` after a refresh
+        // and planned a replacement of the gateway on every later up.
+        capabilities: { drops: ['ALL'], adds: [...GATEWAY_CAPABILITIES] },
         securityOpts: hardening.securityOpts,
         ...logging,
       },
@@ -201,7 +206,7 @@ export class Gateway extends pulumi.ComponentResource {
         ],
         networksAdvanced: [{ name: args.backendNetwork, aliases: [SERVICE.nginxExporter] }],
         restart: 'unless-stopped',
-        memory: 32,
+        ...memoryLimit(32),
         readOnly: true,
         ...hardening,
         ...logging,

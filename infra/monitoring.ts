@@ -12,7 +12,7 @@ import {
 import { PORTS, SERVICE } from '../deployments/names';
 import type { AlertReceiverOptions } from '../deployments/alertmanager/settings';
 import type { ApiTarget } from '../deployments/prometheus/settings';
-import { hardening, logging, pinnedImage, publicHost } from './docker-common';
+import { hardening, logging, memoryLimit, pinnedImage, publicHost } from './docker-common';
 
 /** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
@@ -186,7 +186,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [edge(SERVICE.prometheus), backend(SERVICE.prometheus)],
         healthcheck: readiness(PORTS.prometheus, '/-/ready'),
         restart: 'unless-stopped',
-        memory: 512,
+        ...memoryLimit(512),
         ...hardening,
         ...logging,
       },
@@ -212,7 +212,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [edge(SERVICE.alertmanager)],
         healthcheck: readiness(PORTS.alertmanager, '/-/ready'),
         restart: 'unless-stopped',
-        memory: 128,
+        ...memoryLimit(128),
         ...hardening,
         ...logging,
       },
@@ -250,7 +250,7 @@ export class Monitoring extends pulumi.ComponentResource {
           networksAdvanced: [edge(SERVICE.grafana)],
           healthcheck: readiness(PORTS.grafana, '/api/health'),
           restart: 'unless-stopped',
-          memory: 256,
+          ...memoryLimit(256),
           ...hardening,
           ...logging,
         },
@@ -290,7 +290,7 @@ export class Monitoring extends pulumi.ComponentResource {
         ],
         networksAdvanced: [backend(SERVICE.gatewayMetrics)],
         restart: 'unless-stopped',
-        memory: 64,
+        ...memoryLimit(64),
         ...hardening,
         ...logging,
       },

@@ -463,6 +463,23 @@ describe('the program with default settings', () => {
       expect(c.inputs.memory).toEqual(expect.any(Number));
     }
   });
+
+  test('spells every capability as the engine reads it back (CAP_...), so a refresh plans no replacement', () => {
+    for (const c of containers(run.resources)) {
+      const caps = (c.inputs.capabilities ?? {}) as { adds?: string[]; drops?: string[] };
+      for (const cap of [...(caps.adds ?? []), ...(caps.drops ?? [])]) {
+        expect([c.name, cap]).toEqual([c.name, expect.stringMatching(/^(ALL|CAP_[A-Z_]+)$/)]);
+      }
+    }
+    const gateway = container(run.resources, 'sentiment-dev-gateway').inputs.capabilities;
+    expect(gateway).toEqual({ drops: ['ALL'], adds: ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] });
+  });
+
+  test('sets every swap limit to the memory limit (Docker would record twice the memory: a perpetual diff)', () => {
+    for (const c of containers(run.resources)) {
+      expect([c.name, c.inputs.memorySwap]).toEqual([c.name, c.inputs.memory]);
+    }
+  });
 });
 
 describe('the program with 5 v1 replicas', () => {
