@@ -332,7 +332,7 @@ export function proxyDefaults(s: NginxSettings): NginxNode[] {
     comment('Credentials stop here: replicas (and their logs) never see the password.'),
     header('Authorization', template('')),
     directive('proxy_hide_header', 'X-Powered-By'),
-    directive('proxy_connect_timeout', seconds(s.proxyConnectTimeoutSeconds)),
+    directive('proxy_connect_timeout', `${s.proxyConnectTimeoutMs}ms`),
     directive('proxy_send_timeout', seconds(s.proxyReadTimeoutSeconds)),
     directive('proxy_read_timeout', seconds(s.proxyReadTimeoutSeconds)),
     comment('Predictions have no side effects, so a POST may be retried on the next replica.'),

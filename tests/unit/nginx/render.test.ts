@@ -152,6 +152,8 @@ describe('section builders', () => {
     expect(text).toContain('proxy_next_upstream_tries 3;');
     expect(text).toContain('limit_req_zone $binary_remote_addr zone=predict:10m rate=10r/s;');
     expect(text).toContain('limit_req_status 429;');
+    // A stopped container's address answers nothing on a Docker bridge: fail over in half a second.
+    expect(text).toContain('proxy_connect_timeout 500ms;');
   });
 
   test('httpsServer: /health answers without auth; docs are authenticated, or absent', () => {
