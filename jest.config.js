@@ -19,5 +19,5 @@ const tier = (name) => ({
 });
 
 module.exports = {
-  projects: [tier('unit'), tier('infra'), tier('integration'), tier('airgap')],
+  projects: [tier('unit'), tier('infra'), tier('integration'), tier('airgap'), tier('e2e')],
 };

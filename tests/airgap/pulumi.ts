@@ -34,6 +34,8 @@ export interface PulumiResult {
 export interface PulumiProject {
   /** The project folder (links to the repository's sources). */
   dir: string;
+  /** The environment its `pulumi` runs with (toolchain, backend, passphrase), for other commands. */
+  env: NodeJS.ProcessEnv;
   /** Runs `pulumi args...` in the project with the toolchain's environment; never rejects on exit codes. */
   pulumi(args: readonly string[], options?: { timeoutMs?: number }): Promise<PulumiResult>;
   /** Like {@link pulumi}, but throws with the output when the exit code is not 0. */
@@ -96,6 +98,7 @@ export async function pulumiProject(
     });
   return {
     dir: project,
+    env,
     pulumi: run,
     async pulumiOk(args, options) {
       const result = await run(args, options);

@@ -8,6 +8,8 @@ const TIMEOUT_MS: Record<string, number> = {
   integration: 120_000,
   // Real containers: the whole stack starts in beforeAll.
   airgap: 600_000,
+  // pulumi up of the whole stack in beforeAll; ApiV2Down needs its 2 min `for`.
+  e2e: 600_000,
 };
 const tier = /[\\/]tests[\\/]([^\\/]+)[\\/]/.exec(expect.getState().testPath ?? '')?.[1] ?? '';
 jest.setTimeout(TIMEOUT_MS[tier] ?? 5_000);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { findNginx } from '../../../deployments/local/nginx';
 import type { LocalStack } from '../../../deployments/local/stack';
-import { type Prediction, predict } from '../gateway/helpers';
+import { type GatewayClient, type Prediction, predict } from '../gateway/helpers';
 
 const run = promisify(execFile);
 
@@ -47,7 +47,7 @@ const until = (t0: number, atMs: number) =>
  * Paced load through the gateway: each client sends `perClientRate` predictions per second over its
  * own keep-alive connections for `durationMs`. Resolves with every outcome once all have answered.
  */
-export async function steadyLoad(stack: LocalStack, options: SteadyLoadOptions): Promise<LoadOutcome[]> {
+export async function steadyLoad(stack: GatewayClient, options: SteadyLoadOptions): Promise<LoadOutcome[]> {
   const perClient = Math.floor((options.durationMs / 1000) * options.perClientRate);
   const intervalMs = 1000 / options.perClientRate;
   const label = options.label ?? 'load';

@@ -27,8 +27,14 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'dir'> = {
   });
 }
 
+/** What a client needs of a gateway: the local stack, or a deployed one (tests/e2e). */
+export type GatewayClient = Pick<LocalStack, 'host' | 'auth'> & {
+  ports: Pick<LocalStack['ports'], 'https'>;
+  tls: Pick<LocalStack['tls'], 'caCertPem'>;
+};
+
 /** `https://127.0.0.1:<port>`: loopback by address, so a chosen source address (127.0.0.2) can reach it. */
-export const httpsBase = (stack: LocalStack): string => `https://${stack.host}:${stack.ports.https}`;
+export const httpsBase = (stack: GatewayClient): string => `https://${stack.host}:${stack.ports.https}`;
 
 export interface Prediction {
   prediction: string;
@@ -38,7 +44,7 @@ export interface Prediction {
 
 /** POST /predict through the gateway with the stack's CA and credentials (override any of it). */
 export function predict(
-  stack: LocalStack,
+  stack: GatewayClient,
   sentence: unknown,
   req: Omit<HttpRequest, 'url'> = {},
 ): Promise<HttpResponse> {

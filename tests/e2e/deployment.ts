@@ -1,0 +1,120 @@
+/**
+ * One real deployment for the end-to-end tier: the air-gapped toolchain's `pulumi` on a `file://`
+ * backend in a temporary folder, a fresh stack with the air-gapped config (images from images.json,
+ * free host ports, a name prefix of its own), and the engine objects it made, found by that prefix.
+ */
+import { X509Certificate } from 'node:crypto';
+import { freePorts } from '../../deployments/local/ports';
+import { builtImages, docker, dockerExec } from '../airgap/harness';
+import { pulumiProject, requireToolchain, type PulumiProject } from '../airgap/pulumi';
+import type { GatewayClient } from '../integration/gateway/helpers';
+
+/** The stack's outputs, as `pulumi stack output --json --show-secrets` gives them. */
+export interface StackOutputs {
+  urls: { gateway: string; http: string; prometheus: string; alertmanager: string; grafana?: string };
+  caCertificate: string;
+  apiUser: string;
+  apiPassword: string;
+  v1Replicas: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+}
+
+export interface Deployment {
+  readonly stack: string;
+  /** Prefix of every container, network and volume name. */
+  readonly prefix: string;
+  readonly project: PulumiProject;
+  /** Runs pulumi for this stack; throws with the output on a non-zero exit. */
+  pulumi(args: readonly string[], options?: { timeoutMs?: number }): Promise<string>;
+  outputs(): Promise<StackOutputs>;
+  /** The gateway as a test client sees it (127.0.0.1, the CA, the credentials). */
+  client(outputs: StackOutputs): GatewayClient;
+}
+
+export const STACK = 'airgap';
+
+/**
+ * Checks what the tier needs (toolchain, engine, images), then creates the project and the stack
+ * with the air-gapped config and its own ports and prefix. Nothing is deployed yet.
+ */
+export async function prepareDeployment(): Promise<Deployment> {
+  const toolchain = await requireToolchain();
+  const { images } = await builtImages();
+  const project = await pulumiProject(toolchain, ['Pulumi.airgap.yaml']);
+  const prefix = `sg-e2e-${Date.now().toString(36)}`;
+  const pulumi = async (args: readonly string[], options?: { timeoutMs?: number }) =>
+    project.pulumiOk([...args, '--stack', STACK], options);
+  await project.pulumiOk(['stack', 'init', STACK]);
+  const [https, http, prometheus, alertmanager, grafana] = await freePorts(5);
+  const config: Record<string, string> = {
+    namePrefix: prefix,
+    httpsPort: String(https),
+    httpPort: String(http),
+    prometheusPort: String(prometheus),
+    alertmanagerPort: String(alertmanager),
+    grafanaPort: String(grafana),
+    apiImage: images.api,
+    nginxImage: images.nginx,
+    nginxExporterImage: images.nginxExporter,
+    prometheusImage: images.prometheus,
+    alertmanagerImage: images.alertmanager,
+    gatewayMetricsImage: images.gatewayMetrics,
+  };
+  for (const [key, value] of Object.entries(config)) await pulumi(['config', 'set', key, value]);
+  return {
+    stack: STACK,
+    prefix,
+    project,
+    pulumi,
+    async outputs() {
+      return JSON.parse(await pulumi(['stack', 'output', '--json', '--show-secrets'])) as StackOutputs;
+    },
+    client: (outputs) => ({
+      host: '127.0.0.1',
+      ports: { https: Number(new URL(outputs.urls.gateway).port) },
+      tls: { caCertPem: outputs.caCertificate },
+      auth: { user: outputs.apiUser, password: outputs.apiPassword },
+    }),
+  };
+}
+
+/** Names of the engine's containers, networks and volumes whose names start with `prefix`. */
+export async function engineObjects(prefix: string): Promise<string[]> {
+  const names = async (kind: 'container' | 'network' | 'volume', format: string) =>
+    (await docker([kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--format', format]))
+      .split('\n')
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => `${kind} ${n}`);
+  return [
+    ...(await names('container', '{{.Names}}')),
+    ...(await names('network', '{{.Name}}')),
+    ...(await names('volume', '{{.Name}}')),
+  ].sort();
+}
+
+/** Removes whatever is left under `prefix` (after a failed destroy): containers, then networks and volumes. */
+export async function forceRemove(prefix: string): Promise<void> {
+  for (const object of await engineObjects(prefix)) {
+    const [kind, name] = object.split(' ') as [string, string];
+    await dockerExec(kind === 'container' ? ['rm', '-f', '-v', name] : [kind, 'rm', name]);
+  }
+}
+
+/** `docker inspect` of one container, parsed. */
+export async function inspect(name: string): Promise<{
+  Id: string;
+  State: { Pid: number; Status: string; Health?: { Status: string }; OOMKilled: boolean };
+  RestartCount: number;
+  Config: { Env: string[] | null; Cmd: string[] | null; Entrypoint: string[] | null };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+}> {
+  return (JSON.parse(await docker(['inspect', name])) as never[])[0]!;
+}
+
+/** True when the certificate the gateway presents chains to `caPem` (checked by the TLS client too). */
+export function signedBy(certificatePem: string, caPem: string): boolean {
+  const ca = new X509Certificate(caPem);
+  const certificate = new X509Certificate(certificatePem);
+  return certificate.checkIssued(ca) && certificate.verify(ca.publicKey);
+}

@@ -1,0 +1,330 @@
+/**
+ * `pulumi up` for real: the air-gapped stack deployed from nothing on the Docker engine, checked
+ * through its real containers, broken, and destroyed. Needs `npm run airgap:toolchain`,
+ * `npm run airgap:images` and a running engine; it stops with what is missing, never skips.
+ *
+ * Traffic goes to 127.0.0.1 (the published ports) only. Every phase's duration is printed at the end.
+ * Not covered here: `npm run bench -- --only docker`, rolling updates and memory soaks (issue 13).
+ */
+import { execFile } from 'node:child_process';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
+import { httpRequest } from '../../deployments/local/http-client';
+import { pollUntil } from '../../deployments/local/readiness';
+import { DEBUG_GROUP, EXPERIMENT_HEADER, GATEWAY_PATHS } from '../../deployments/names';
+import { ALERTS } from '../../deployments/prometheus/rules';
+import { docker } from '../airgap/harness';
+import { failures, steadyLoad } from '../integration/faults/helpers';
+import { predict, type GatewayClient, type Prediction } from '../integration/gateway/helpers';
+import {
+  engineObjects,
+  forceRemove,
+  inspect,
+  prepareDeployment,
+  signedBy,
+  type Deployment,
+  type StackOutputs,
+} from './deployment';
+
+const run = promisify(execFile);
+
+let deployment: Deployment | undefined;
+let outputs: StackOutputs;
+let gateway: GatewayClient;
+let destroyed = false;
+const phases: [string, number][] = [];
+
+/** Runs `body`, recording how long it took under `name`. */
+async function phase<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await body();
+  } finally {
+    phases.push([name, Date.now() - started]);
+  }
+}
+
+const container = (suffix: string) => `${deployment!.prefix}-${suffix}`;
+
+beforeAll(async () => {
+  deployment = await phase('prepare (project, stack, config)', prepareDeployment);
+  await phase('pulumi up from nothing', () =>
+    deployment!.pulumi(['up', '--yes', '--skip-preview'], { timeoutMs: 400_000 }),
+  );
+  outputs = await deployment.outputs();
+  gateway = deployment.client(outputs);
+});
+
+afterAll(async () => {
+  if (deployment !== undefined && !destroyed) {
+    // A check failed before teardown: destroy anyway, then remove whatever destroy left.
+    await deployment.project.pulumi(['destroy', '--yes', '--stack', deployment.stack], {
+      timeoutMs: 300_000,
+    });
+    await forceRemove(deployment.prefix);
+  }
+  await deployment?.project.remove();
+  const width = Math.max(...phases.map(([name]) => name.length));
+  console.log(
+    `e2e phases:\n${phases.map(([name, ms]) => `  ${name.padEnd(width)}  ${(ms / 1000).toFixed(1).padStart(6)} s`).join('\n')}`,
+  );
+});
+
+describe('deploy', () => {
+  test('pulumi stack output urls lists the gateway, HTTP and monitoring URLs (no Grafana in this stack)', () => {
+    expect(Object.keys(outputs.urls).sort()).toEqual(['alertmanager', 'gateway', 'http', 'prometheus']);
+    expect(outputs.urls.gateway).toMatch(/^https:\/\/localhost:\d+$/);
+    expect(outputs.v1Replicas).toBe(3);
+  });
+
+  test('caCertificate verifies the certificate the gateway presents', async () => {
+    const presented = await new Promise<string>((resolve, reject) => {
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: gateway.ports.https, servername: 'localhost', ca: outputs.caCertificate },
+        () => {
+          const raw = socket.getPeerX509Certificate()!.toString();
+          socket.end();
+          resolve(socket.authorized ? raw : `unauthorized: ${String(socket.authorizationError)}`);
+        },
+      );
+      socket.once('error', reject);
+    });
+    expect(presented).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(signedBy(presented, outputs.caCertificate)).toBe(true);
+  });
+});
+
+describe('the gateway behaves as on the local stack', () => {
+  test('npm run smoke -- --stack passes in full against the deployed stack', async () => {
+    const { stdout } = await phase('smoke', () =>
+      run('npx', ['tsx', 'deployments/local/smoke.ts', '--stack', deployment!.stack], {
+        cwd: deployment!.project.dir,
+        env: deployment!.project.env,
+        timeout: 180_000,
+      }),
+    );
+    expect(stdout).toMatch(/^(\d+) passed, 0 failed$/m);
+    expect(Number(/^(\d+) passed/m.exec(stdout)![1])).toBeGreaterThanOrEqual(17);
+  });
+});
+
+interface Target {
+  labels: Record<string, string>;
+  health: string;
+  lastError: string;
+}
+
+describe('monitoring is wired', () => {
+  test('in the Prometheus container every target is up: the replicas, the exporter and mtail', async () => {
+    const targets = await phase('prometheus targets up', () =>
+      pollUntil(
+        async () => {
+          const response = await fetch(`${outputs.urls.prometheus}/api/v1/targets`, {
+            signal: AbortSignal.timeout(5_000),
+          });
+          const list = ((await response.json()) as { data: { activeTargets: Target[] } }).data.activeTargets;
+          return list.length > 0 && list.every((t) => t.health === 'up') ? list : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 1_000, what: 'every Prometheus target up' },
+      ),
+    );
+    expect(targets.map((t) => `${t.labels.job} ${t.labels.replica ?? ''}`.trim()).sort()).toEqual([
+      'alertmanager',
+      'api api-v1-1',
+      'api api-v1-2',
+      'api api-v1-3',
+      'api api-v2',
+      'gateway-metrics',
+      'nginx-exporter',
+      'prometheus',
+    ]);
+  });
+});
+
+describe('faults', () => {
+  test('killing the API process of one v1 container under paced load fails no request; it restarts and serves again', async () => {
+    const victim = container('api-v1-2');
+    const before = await inspect(victim);
+    // One client address (the published port's proxy makes every local client one address to nginx):
+    // 6 r/s is below the 10 r/s limit.
+    const outcomes = await phase('kill a v1 replica under load', () =>
+      steadyLoad(gateway, {
+        clients: ['127.0.0.1'],
+        perClientRate: 6,
+        durationMs: 12_000,
+        label: 'e2e-kill',
+        actions: [{ atMs: 3_000, run: () => void process.kill(before.State.Pid, 'SIGKILL') }],
+      }),
+    );
+    expect(outcomes.length).toBeGreaterThanOrEqual(70);
+    expect(failures(outcomes)).toEqual([]);
+
+    const restarted = await pollUntil(
+      async () => {
+        const state = await inspect(victim);
+        return state.RestartCount > before.RestartCount && state.State.Health?.Status === 'healthy'
+          ? state
+          : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `${victim} restarted and healthy` },
+    );
+    expect(restarted.State.Pid).not.toBe(before.State.Pid);
+    const served = await pollUntil(
+      async () => {
+        const response = await predict(gateway, 'Back again');
+        return response.status === 200 && response.json<Prediction>().replica === 'api-v1-2'
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 150, what: 'api-v1-2 to answer through the gateway again' },
+    );
+    expect(served).toBe(true);
+  });
+
+  /** Statuses of the debug requests sent while v2 was stopped. */
+  const v2DownStatuses: number[] = [];
+
+  test('with the v2 container stopped, a debug request gets a JSON error in under 1 s, v1 traffic is untouched, and ApiV2Down fires in Alertmanager', async () => {
+    await docker(['stop', container('api-v2')]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const response = await predict(gateway, 'debug me', {
+          headers: { [EXPERIMENT_HEADER]: DEBUG_GROUP },
+        });
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        expect(response.json<{ error: { code: string } }>().error.code).toMatch(
+          /^(bad_gateway|service_unavailable|gateway_timeout)$/,
+        );
+        v2DownStatuses.push(response.status);
+      }
+      const v1 = await Promise.all(Array.from({ length: 5 }, () => predict(gateway, 'plain')));
+      expect(v1.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+
+      const alert = await phase('ApiV2Down to reach Alertmanager', () =>
+        pollUntil(
+          async () => {
+            const response = await fetch(`${outputs.urls.alertmanager}/api/v2/alerts`, {
+              signal: AbortSignal.timeout(5_000),
+            });
+            const list = (await response.json()) as {
+              labels: Record<string, string>;
+              status: { state: string };
+            }[];
+            return list.find((a) => a.labels.alertname === ALERTS.apiV2Down);
+          },
+          { timeoutMs: 300_000, intervalMs: 2_000, what: 'ApiV2Down in Alertmanager' },
+        ),
+      );
+      expect(alert.labels).toMatchObject({ replica: 'api-v2', version: 'v2' });
+      expect(alert.status.state).toBe('active');
+    } finally {
+      await docker(['start', container('api-v2')]);
+    }
+    await pollUntil(
+      async () =>
+        (await inspect(container('api-v2'))).State.Health?.Status === 'healthy' ? true : undefined,
+      { timeoutMs: 90_000, intervalMs: 500, what: 'api-v2 healthy again' },
+    );
+  });
+
+  // Known gap: a stopped container's address answers nothing on the bridge, so nginx's connect times
+  // out (500 ms) and it answers 504 gateway_timeout for the first requests (the local stack's dead
+  // process refuses the connect: 502). Telling the two apart in nginx 1.22 was tried and failed
+  // ($upstream_connect_time and $upstream_bytes_sent in the 504 error location).
+  test.failing('with the v2 container stopped, that error is 502 or 503, never 504', () => {
+    expect(v2DownStatuses).toHaveLength(3);
+    for (const status of v2DownStatuses) expect([502, 503]).toContain(status);
+  });
+
+  test('restarting the gateway container: HTTPS answers again within 20 s', async () => {
+    const started = Date.now();
+    await docker(['restart', container('gateway')]);
+    await pollUntil(
+      async () => {
+        const response = await httpRequest({
+          url: `https://127.0.0.1:${gateway.ports.https}${GATEWAY_PATHS.health}`,
+          ca: outputs.caCertificate,
+          timeoutMs: 1_000,
+        }).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'HTTPS after a gateway restart' },
+    );
+    phases.push(['gateway restart to HTTPS 200', Date.now() - started]);
+    const response = await predict(gateway, 'after restart');
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('idempotence', () => {
+  test('right after up, pulumi preview --expect-no-changes passes; so it does after pulumi refresh', async () => {
+    await phase('preview --expect-no-changes', () => deployment!.pulumi(['preview', '--expect-no-changes']));
+    await phase('refresh', () => deployment!.pulumi(['refresh', '--yes', '--skip-preview']));
+    await phase('preview after refresh', () => deployment!.pulumi(['preview', '--expect-no-changes']));
+  });
+
+  test('a no-change pulumi up changes nothing', async () => {
+    const out = await phase('pulumi up with no change', () =>
+      deployment!.pulumi(['up', '--yes', '--skip-preview']),
+    );
+    expect(out).toMatch(/^Resources:\n\s+\d+ unchanged\n/m);
+    expect(out).not.toMatch(/\b(created|updated|replaced|deleted)\b/);
+  });
+
+  test('changing only the rate limit replaces only the gateway container', async () => {
+    await deployment!.pulumi(['config', 'set', 'rateLimitPerSecond', '12']);
+    try {
+      const out = await deployment!.pulumi(['preview', '--json']);
+      const steps = (JSON.parse(out) as { steps: { op: string; urn: string }[] }).steps;
+      const changed = steps
+        .filter((s) => s.op !== 'same')
+        .map((s) => `${s.op} ${s.urn.split('::').at(-1)}`)
+        .sort();
+      // Only the gateway renders the rate limit (its nginx.conf upload); its exporter and the rest stay.
+      expect(changed).toEqual([`replace ${deployment!.prefix}-gateway`]);
+    } finally {
+      await deployment!.pulumi(['config', 'set', 'rateLimitPerSecond', '10']);
+    }
+  });
+});
+
+describe('secrets', () => {
+  test('pulumi stack export holds no API password or private key in plain text, only as secrets', async () => {
+    const state = await deployment!.pulumi(['stack', 'export']);
+    expect(state).not.toContain(outputs.apiPassword);
+    expect(state).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+    expect(state).not.toContain(Buffer.from(`${outputs.apiUser}:${outputs.apiPassword}`).toString('base64'));
+    expect(
+      (state.match(/"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"/g) ?? []).length,
+    ).toBeGreaterThan(5);
+  });
+
+  test('no container has a password in its environment or command, and no log holds a credential', async () => {
+    const names = (await engineObjects(deployment!.prefix))
+      .filter((o) => o.startsWith('container '))
+      .map((o) => o.slice(10));
+    expect(names.length).toBe(9);
+    const encoded = Buffer.from(`${outputs.apiUser}:${outputs.apiPassword}`).toString('base64');
+    for (const name of names) {
+      const { Config } = await inspect(name);
+      const plain = [...(Config.Env ?? []), ...(Config.Cmd ?? []), ...(Config.Entrypoint ?? [])].join('\n');
+      expect([name, plain.includes(outputs.apiPassword)]).toEqual([name, false]);
+      expect([name, /PASSWORD=/i.test(plain)]).toEqual([name, false]);
+      const logs = await docker(['logs', name]).catch((e: Error) => e.message);
+      expect([name, logs.includes(outputs.apiPassword) || logs.includes(encoded)]).toEqual([name, false]);
+    }
+  });
+});
+
+describe('teardown', () => {
+  test('pulumi destroy leaves no container, network or volume with the stack prefix', async () => {
+    await phase('pulumi destroy', () =>
+      deployment!.pulumi(['destroy', '--yes', '--skip-preview'], { timeoutMs: 300_000 }),
+    );
+    destroyed = true;
+    expect(await engineObjects(deployment!.prefix)).toEqual([]);
+    await deployment!.project.pulumiOk(['stack', 'rm', deployment!.stack, '--yes']);
+  });
+});
