@@ -5,6 +5,7 @@
 import { METRICS_LOG } from '../gateway-metrics/settings';
 import { API_ROUTES, DEBUG_GROUP, GATEWAY_PATHS, SERVICE } from '../names';
 import {
+  type NginxArg,
   type NginxNode,
   assertToken,
   blank,
@@ -261,10 +262,23 @@ export function upstreamBlock(
           `fail_timeout=${seconds(s.upstreamFailTimeoutSeconds)}`,
         ),
       ),
+      // Never marked failed: its 503 counts as a failed attempt under proxy_next_upstream http_503.
+      comment('Every replica unreachable: the status listener answers 503 service_unavailable at once.'),
+      directive('server', unavailableAddress(s), 'backup', 'max_fails=0'),
       directive('keepalive', String(s.upstreamKeepalive)),
       directive('keepalive_timeout', seconds(s.upstreamKeepaliveTimeoutSeconds)),
     ],
   );
+}
+
+/**
+ * Where the upstreams' backup server is: the status listener, on loopback when it names only a port.
+ * A stopped container's address answers nothing on a Docker bridge, so without a backup nginx timed
+ * out the connect and answered 504 (a dead local process refuses it: 502); both now get a fast 503.
+ */
+export function unavailableAddress(s: NginxSettings): NginxArg {
+  const listen = assertToken(s.statusListen, 'statusListen', RULES.listen);
+  return /^\d+$/.test(listen) ? `127.0.0.1:${listen}` : listen;
 }
 
 /**
@@ -372,20 +386,25 @@ export function errorPages(
   });
 }
 
+/** `return <status> <the API's JSON error body>` for one of {@link GATEWAY_ERRORS}. */
+function errorReturn(status: number): NginxNode {
+  const { code, message, sentAs } = GATEWAY_ERRORS[status]!;
+  return directive(
+    'return',
+    String(sentAs ?? status),
+    template(
+      `{"error":{"code":"${code}","message":"${message}","field":null,"requestId":"${NGINX_NAMES.requestIdVar}"}}`,
+    ),
+  );
+}
+
 /** The locations (named or internal) that answer nginx's own errors with a JSON body. */
 export function errorLocations(statuses: readonly number[]): NginxNode[] {
   return statuses.map((status) => {
-    const { code, message, sentAs } = GATEWAY_ERRORS[status]!;
     const internal = URI_ERRORS.has(status);
     return block('location', internal ? ['=', errorLocationName(status)] : [errorLocationName(status)], [
       ...(internal ? [directive('internal')] : []),
-      directive(
-        'return',
-        String(sentAs ?? status),
-        template(
-          `{"error":{"code":"${code}","message":"${message}","field":null,"requestId":"${NGINX_NAMES.requestIdVar}"}}`,
-        ),
-      ),
+      errorReturn(status),
     ]);
   });
 }
@@ -542,6 +561,8 @@ export function statusServer(s: NginxSettings): NginxNode {
           directive('deny', 'all'),
         ],
       ),
+      // The upstreams' backup: what the proxied API routes answer when no replica can.
+      ...methodRestrictedRoutes(s).map((route) => block('location', ['=', route.path], [errorReturn(503)])),
       block('location', ['/'], [directive('return', '404')]),
       ...errorLocations(STATUS_ERRORS),
     ],

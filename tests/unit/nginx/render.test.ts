@@ -8,6 +8,7 @@ import {
   httpsServer,
   metricsAccessLog,
   statusServer,
+  unavailableAddress,
   upstreamBlock,
 } from '../../../deployments/nginx/sections';
 import { type NginxSettings, resolveNginxSettings } from '../../../deployments/nginx/settings';
@@ -102,16 +103,30 @@ describe('renderNginxConf', () => {
 });
 
 describe('section builders', () => {
-  test('upstreamBlock: passive health, shared zone, keepalive below the API timeout', () => {
+  test('upstreamBlock: passive health, shared zone, the status listener as backup, keepalive below the API timeout', () => {
     const upstream = upstreamBlock('api_v1', LOCAL.v1Upstreams, LOCAL, 'v1Upstreams') as Block;
     expect(directives(upstream)).toEqual([
       'zone api_v1 64k',
       'server 127.0.0.1:9001 max_fails=2 fail_timeout=5s',
       'server 127.0.0.1:9002 max_fails=2 fail_timeout=5s',
       'server 127.0.0.1:9003 max_fails=2 fail_timeout=5s',
+      `server ${LOCAL.statusListen} backup max_fails=0`,
       'keepalive 32',
       'keepalive_timeout 4s',
     ]);
+  });
+
+  test('the backup (status listener) answers every proxied API route with a JSON 503, on loopback when it names a port only', () => {
+    const status = statusServer(LOCAL) as Block;
+    for (const path of ['/predict', '/openapi.json', '/docs']) {
+      expect(directives(location(status, '=', path))).toEqual([
+        expect.stringMatching(/^return 503 ".*service_unavailable/),
+      ]);
+    }
+    expect(unavailableAddress(resolveNginxSettings({ ...LOCAL, statusListen: '8081' }))).toBe(
+      '127.0.0.1:8081',
+    );
+    expect(unavailableAddress(LOCAL)).toBe(LOCAL.statusListen);
   });
 
   test('experimentRouteMap: only exactly "debug" selects v2 (case-sensitive regex, no `if`)', () => {
