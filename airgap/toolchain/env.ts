@@ -27,6 +27,12 @@ export function toolchainLayout(dir: string) {
   };
 }
 
+/** What keeps any `pulumi` offline: no update check, and a missing plugin is an error, never a download. */
+export const OFFLINE_PULUMI_ENV = {
+  PULUMI_SKIP_UPDATE_CHECK: 'true',
+  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+} as const;
+
 /**
  * The variables every `pulumi` run by the project gets: the toolchain first on PATH, its plugin
  * home, no update check, and a missing plugin is an error, never a download attempt.
@@ -36,8 +42,7 @@ export function pulumiEnv(toolchainDir: string, basePath: string | undefined): R
   return {
     PATH: basePath ? `${layout.bin}${path.delimiter}${basePath}` : layout.bin,
     PULUMI_HOME: layout.home,
-    PULUMI_SKIP_UPDATE_CHECK: 'true',
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    ...OFFLINE_PULUMI_ENV,
   };
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { DEFAULT_NGINX_SETTINGS } from '../nginx/settings';
 import { type CheckResult, type SmokeTarget, runSmokeChecks, summarize } from './smoke-checks';
+import { OFFLINE_PULUMI_ENV } from '../../airgap/toolchain/env';
 import { type DevJson, REPO_ROOT, STACK_LAYOUT } from './stack';
 
 const USAGE = `Usage: npm run smoke -- [--stack-file .stack/dev.json | --stack <pulumi-stack>]
@@ -54,7 +55,7 @@ export async function targetFromPulumi(stack: string): Promise<SmokeTarget> {
     ({ stdout } = await promisify(execFile)(
       'pulumi',
       ['stack', 'output', '--json', '--show-secrets', '--stack', stack],
-      { cwd: REPO_ROOT, maxBuffer: 10 * 1024 * 1024 },
+      { cwd: REPO_ROOT, maxBuffer: 10 * 1024 * 1024, env: { ...process.env, ...OFFLINE_PULUMI_ENV } },
     ));
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
