@@ -1,13 +1,13 @@
 /**
- * One real deployment for the end-to-end tier: the air-gapped toolchain's `pulumi` on a `file://`
+ * One throw-away deployment (the end-to-end tier, `npm run bench -- --only docker`): the air-gapped toolchain's `pulumi` on a `file://`
  * backend in a temporary folder, a fresh stack with the air-gapped config (images from images.json,
  * free host ports, a name prefix of its own), and the engine objects it made, found by that prefix.
  */
 import { X509Certificate } from 'node:crypto';
-import { freePorts } from '../../deployments/local/ports';
-import { builtImages, docker, dockerExec } from '../airgap/harness';
-import { pulumiProject, requireToolchain, type PulumiProject } from '../airgap/pulumi';
-import type { GatewayClient } from '../integration/gateway/helpers';
+import { freePorts } from '../deployments/local/ports';
+import type { GatewayClient } from '../deployments/local/stack';
+import { builtImages, docker, dockerExec } from './engine';
+import { pulumiProject, requireToolchain, type PulumiProject } from './pulumi-project';
 
 /** The stack's outputs, as `pulumi stack output --json --show-secrets` gives them. */
 export interface StackOutputs {
@@ -35,10 +35,13 @@ export interface Deployment {
 export const STACK = 'airgap';
 
 /**
- * Checks what the tier needs (toolchain, engine, images), then creates the project and the stack
- * with the air-gapped config and its own ports and prefix. Nothing is deployed yet.
+ * Checks what it needs (toolchain, engine, images), then creates the project and the stack with
+ * the air-gapped config, its own ports and prefix, and `overrides` (config keys without the project
+ * prefix). Nothing is deployed yet.
  */
-export async function prepareDeployment(): Promise<Deployment> {
+export async function prepareDeployment(
+  overrides: Readonly<Record<string, string>> = {},
+): Promise<Deployment> {
   const toolchain = await requireToolchain();
   const { images } = await builtImages();
   const project = await pulumiProject(toolchain, ['Pulumi.airgap.yaml']);
@@ -60,6 +63,7 @@ export async function prepareDeployment(): Promise<Deployment> {
     prometheusImage: images.prometheus,
     alertmanagerImage: images.alertmanager,
     gatewayMetricsImage: images.gatewayMetrics,
+    ...overrides,
   };
   for (const [key, value] of Object.entries(config)) await pulumi(['config', 'set', key, value]);
   return {

@@ -1,5 +1,5 @@
 /**
- * Runs the air-gapped toolchain's `pulumi` against a throw-away copy of this project: a temporary
+ * Runs the air-gapped toolchain's `pulumi` against a throw-away copy of this project (tests, benchmarks): a temporary
  * folder that links every source of the repository but holds its own stack config files, and a
  * `file://` backend inside it, so a test never writes to the repository or to the toolchain's
  * plugin home.
@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pulumiEnv } from '../../airgap/toolchain/env';
-import { builtToolchain } from '../../airgap/toolchain/run';
+import { pulumiEnv } from './toolchain/env';
+import { builtToolchain } from './toolchain/run';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..');
 
 /** The built toolchain folder; fails with the command to run when there is none. */
 export async function requireToolchain(): Promise<string> {

@@ -150,6 +150,12 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** What a client needs of a gateway: the local stack, or a deployed one (airgap/deployment.ts). */
+export type GatewayClient = Pick<LocalStack, 'host' | 'auth'> & {
+  ports: Pick<LocalStack['ports'], 'https'>;
+  tls: Pick<LocalStack['tls'], 'caCertPem'>;
+};
+
 /** Throws if `port` on `host` is taken, naming what it was meant for. */
 async function assertPortFree(host: string, port: number, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pulumiEnv, toolchainLayout } from '../../airgap/toolchain/env';
 import { sdkVersions } from '../../airgap/toolchain/lockfile';
 import { PLUGINS } from '../../airgap/toolchain/plan';
-import { pulumiProject, REPO_ROOT, requireToolchain, type PulumiProject } from './pulumi';
+import { pulumiProject, REPO_ROOT, requireToolchain, type PulumiProject } from '../../airgap/pulumi-project';
 
 const SDK = sdkVersions(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
 /** Resources the published docker plugin implements in Go rather than through the bridge. */

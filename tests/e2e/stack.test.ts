@@ -11,9 +11,17 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { httpRequest } from '../../deployments/local/http-client';
 import { pollUntil } from '../../deployments/local/readiness';
-import { DEBUG_GROUP, EXPERIMENT_HEADER, GATEWAY_PATHS } from '../../deployments/names';
+import { DEBUG_GROUP, EXPERIMENT_HEADER, GATEWAY_PATHS, PORTS } from '../../deployments/names';
 import { ALERTS } from '../../deployments/prometheus/rules';
-import { docker } from '../airgap/harness';
+import {
+  DASHBOARDS,
+  buildDashboard,
+  expandGrafanaVariables,
+  panelQueries,
+} from '../../deployments/grafana/dashboards';
+import { replicaHosts } from '../../infra/api-fleet';
+import { dockerMonitoringSettings } from '../../infra/monitoring';
+import { docker } from '../../airgap/engine';
 import { failures, steadyLoad } from '../integration/faults/helpers';
 import { predict, type GatewayClient, type Prediction } from '../integration/gateway/helpers';
 import {
@@ -24,7 +32,7 @@ import {
   signedBy,
   type Deployment,
   type StackOutputs,
-} from './deployment';
+} from '../../airgap/deployment';
 
 const run = promisify(execFile);
 
@@ -141,6 +149,52 @@ describe('monitoring is wired', () => {
   });
 });
 
+describe('dashboards', () => {
+  test('after mixed traffic every dashboard panel query returns data from the Prometheus container', async () => {
+    // Grafana's own settings for the deployed stack: the queries Grafana would run (Grafana itself
+    // is not part of this stack; see README).
+    const apiTargets = (['v1', 'v2'] as const).flatMap((version) =>
+      replicaHosts(version, version === 'v1' ? outputs.v1Replicas : 1).map((replica) => ({
+        address: `${replica}:${PORTS.api}`,
+        replica,
+        version,
+      })),
+    );
+    const grafana = dockerMonitoringSettings({ apiTargets, stackLabel: deployment!.prefix }).grafana;
+    const queries = DASHBOARDS.flatMap((spec) => panelQueries(buildDashboard(spec, grafana)));
+    expect(queries.length).toBeGreaterThan(20);
+    let missing: string[] = [];
+    await phase('every panel query returns data', () =>
+      pollUntil(
+        async () => {
+          missing = [];
+          // Keep traffic flowing (both versions): series born in the smoke burst need later samples.
+          await Promise.all([
+            predict(gateway, 'Still here'),
+            predict(gateway, 'Still here', { headers: { [EXPERIMENT_HEADER]: DEBUG_GROUP } }),
+          ]);
+          for (const q of queries) {
+            const expr = expandGrafanaVariables(q.expr, { rateInterval: '1m', range: '1h' });
+            const response = await fetch(`${outputs.urls.prometheus}/api/v1/query`, {
+              method: 'POST',
+              body: new URLSearchParams({ query: expr }),
+              signal: AbortSignal.timeout(5_000),
+            });
+            const result = ((await response.json()) as { data?: { result: { value: [number, string] }[] } })
+              .data?.result;
+            if (!result?.some((sample) => Number.isFinite(Number(sample.value[1])))) {
+              missing.push(`${q.panelTitle} ${q.refId}`);
+            }
+          }
+          return missing.length === 0;
+        },
+        { timeoutMs: 150_000, intervalMs: 3_000, what: 'every panel query to return a finite sample' },
+      ).catch(() => undefined),
+    );
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('faults', () => {
   test('killing the API process of one v1 container under paced load fails no request; it restarts and serves again', async () => {
     const victim = container('api-v1-2');
@@ -181,10 +235,7 @@ describe('faults', () => {
     expect(served).toBe(true);
   });
 
-  /** Statuses of the debug requests sent while v2 was stopped. */
-  const v2DownStatuses: number[] = [];
-
-  test('with the v2 container stopped, a debug request gets a JSON error in under 1 s, v1 traffic is untouched, and ApiV2Down fires in Alertmanager', async () => {
+  test('with the v2 container stopped, a debug request gets a JSON 502 or 503 in under 1 s, v1 traffic is untouched, and ApiV2Down fires in Alertmanager', async () => {
     await docker(['stop', container('api-v2')]);
     try {
       for (let i = 0; i < 3; i++) {
@@ -194,10 +245,10 @@ describe('faults', () => {
         });
         expect(Date.now() - started).toBeLessThan(1_000);
         expect(response.headers['content-type']).toMatch(/^application\/json/);
+        expect([502, 503]).toContain(response.status);
         expect(response.json<{ error: { code: string } }>().error.code).toMatch(
-          /^(bad_gateway|service_unavailable|gateway_timeout)$/,
+          /^(bad_gateway|service_unavailable)$/,
         );
-        v2DownStatuses.push(response.status);
       }
       const v1 = await Promise.all(Array.from({ length: 5 }, () => predict(gateway, 'plain')));
       expect(v1.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
@@ -227,15 +278,6 @@ describe('faults', () => {
         (await inspect(container('api-v2'))).State.Health?.Status === 'healthy' ? true : undefined,
       { timeoutMs: 90_000, intervalMs: 500, what: 'api-v2 healthy again' },
     );
-  });
-
-  // Known gap: a stopped container's address answers nothing on the bridge, so nginx's connect times
-  // out (500 ms) and it answers 504 gateway_timeout for the first requests (the local stack's dead
-  // process refuses the connect: 502). Telling the two apart in nginx 1.22 was tried and failed
-  // ($upstream_connect_time and $upstream_bytes_sent in the 504 error location).
-  test.failing('with the v2 container stopped, that error is 502 or 503, never 504', () => {
-    expect(v2DownStatuses).toHaveLength(3);
-    for (const status of v2DownStatuses) expect([502, 503]).toContain(status);
   });
 
   test('restarting the gateway container: HTTPS answers again within 20 s', async () => {

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type HttpRequest, type HttpResponse, httpRequest } from '../../../deployments/local/http-client';
 import { pollUntil } from '../../../deployments/local/readiness';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../deployments/local/stack';
+import {
+  type GatewayClient,
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../../deployments/local/stack';
+
+export type { GatewayClient };
 import { API_ROUTES } from '../../../deployments/names';
 
 /** Starts a stack in a fresh temp dir; `stop()` also removes the dir. */
@@ -26,12 +33,6 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'dir'> = {
     },
   });
 }
-
-/** What a client needs of a gateway: the local stack, or a deployed one (tests/e2e). */
-export type GatewayClient = Pick<LocalStack, 'host' | 'auth'> & {
-  ports: Pick<LocalStack['ports'], 'https'>;
-  tls: Pick<LocalStack['tls'], 'caCertPem'>;
-};
 
 /** `https://127.0.0.1:<port>`: loopback by address, so a chosen source address (127.0.0.2) can reach it. */
 export const httpsBase = (stack: GatewayClient): string => `https://${stack.host}:${stack.ports.https}`;
