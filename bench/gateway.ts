@@ -122,7 +122,8 @@ export interface GatewayBenchResult {
 const WRK_MARK = 'WRK_RESULT ';
 
 /** wrk script: POSTs the sentences in turn (with `WRK_AUTH` as Authorization when set), prints JSON. */
-function wrkScript(): string {
+/** The wrk Lua script: POST /predict with rotating sentences, basic auth from WRK_AUTH, figures as JSON. */
+export function wrkScript(): string {
   const bodies = SENTENCES.map((s) => {
     const json = JSON.stringify({ sentence: s });
     if (json.includes(']]')) throw new Error(`sentence ${JSON.stringify(s)} cannot go in a Lua long string`);
@@ -156,7 +157,7 @@ function wrkScript(): string {
   ].join('\n');
 }
 
-interface WrkOutput {
+export interface WrkOutput {
   requests: number;
   duration_us: number;
   p50_us: number;
@@ -168,7 +169,7 @@ interface WrkOutput {
 }
 
 /** Runs wrk in its own process and returns its figures. */
-async function wrk(
+export async function wrk(
   url: string,
   connections: number,
   seconds: number,
@@ -247,7 +248,7 @@ export async function describeMachine(): Promise<Machine> {
   };
 }
 
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -470,7 +471,8 @@ export async function benchGateway(options: {
   }
 }
 
-function parseList(value: string, name: string): number[] {
+/** A comma-separated list of integers >= 1 (`--connections`). */
+export function parseList(value: string, name: string): number[] {
   const list = value.split(',').map(Number);
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new Error(`${name} must be a comma-separated list of integers >= 1 (got ${JSON.stringify(value)})`);

@@ -4,18 +4,19 @@
  * copied into the README's Performance section.
  *
  * Options: --duration <s> (API and gateway, default 10 per point), --connections 1,16,64,
- * --only model,api,gateway, --skip-train (model: skip the full training run), --no-readme,
+ * --only model,api,gateway (default; add `docker` or run `--only docker` for the deployed stack), --skip-train (model: skip the full training run), --no-readme,
  * --auth-rounds <n> (gateway: alternating auth on/off pairs for the auth-cost target, default 3).
  * A benchmark that fails is recorded with its error and the others still run; the exit code is 1 then.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { type GatewayBenchResult, type Machine, describeMachine, gatewayMarkdown } from './gateway';
+import { type DockerBenchResult, dockerMarkdown } from './docker';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -23,8 +24,22 @@ const README = path.join(ROOT, 'README.md');
 /** The README's Performance section holds the latest table between these markers. */
 export const README_MARKERS = ['<!-- bench:start -->', '<!-- bench:end -->'] as const;
 
-type Part = 'model' | 'api' | 'gateway';
-const PARTS: readonly Part[] = ['model', 'api', 'gateway'];
+type Part = 'model' | 'api' | 'gateway' | 'docker';
+const PARTS: readonly Part[] = ['model', 'api', 'gateway', 'docker'];
+/** `docker` deploys the stack (toolchain, images and an engine needed): only with `--only docker`. */
+const DEFAULT_PARTS: readonly Part[] = ['model', 'api', 'gateway'];
+
+/** Runs `bench/<script> ... --json <file>` and returns what it wrote there. */
+async function scriptJson<T>(script: string, args: string[]): Promise<T> {
+  const work = await mkdtemp(path.join(tmpdir(), 'bench-run-'));
+  try {
+    const json = path.join(work, 'result.json');
+    await runScript(script, [...args, '--json', json]);
+    return JSON.parse(await readFile(json, 'utf8')) as T;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
 
 /** Runs `bench/<script>` with tsx, echoing its output, and returns its stdout. */
 function runScript(script: string, args: string[]): Promise<string> {
@@ -113,6 +128,7 @@ interface Report {
   model?: PartResult<ModelResult>;
   api?: PartResult<Record<string, string>[]>;
   gateway?: PartResult<GatewayBenchResult>;
+  docker?: PartResult<DockerBenchResult>;
 }
 
 /** The markdown written to bench/results/<date>.md and the README. */
@@ -182,6 +198,17 @@ export function benchMarkdown(report: Report): string {
       lines.push(`Failed: ${report.gateway.error}`, '');
     }
   }
+  if (report.docker) {
+    lines.push(
+      `**Deployed gateway** (the air-gapped stack on the Docker engine: nginx container, HTTPS, basic auth, 3 v1 replica containers, published on 127.0.0.1; side by side with the local stack's gateway; \`npm run bench -- --only docker\`, wrk; ${loadNote(report.docker)})`,
+      '',
+    );
+    if (report.docker.ok && report.docker.data) {
+      lines.push(dockerMarkdown(report.docker.data), '');
+    } else {
+      lines.push(`Failed: ${report.docker.error}`, '');
+    }
+  }
   return lines.join('\n').trimEnd();
 }
 
@@ -213,7 +240,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '1,16,64' },
-      only: { type: 'string', default: PARTS.join(',') },
+      only: { type: 'string', default: DEFAULT_PARTS.join(',') },
       'skip-train': { type: 'boolean', default: false },
       'no-readme': { type: 'boolean', default: false },
       'auth-rounds': { type: 'string', default: '3' },
@@ -228,10 +255,16 @@ async function main(): Promise<void> {
   const start = loadNow();
   const date = new Date().toISOString();
   const stem = path.join(RESULTS, date.slice(0, 10));
-  // A partial run (--only) keeps the other parts of the same day's results, each with its own time and load.
-  const previous: Partial<Report> = existsSync(`${stem}.json`)
-    ? (JSON.parse(await readFile(`${stem}.json`, 'utf8')) as Partial<Report>)
-    : {};
+  // A partial run (--only) keeps the other parts of the latest results (today's, else the newest
+  // day's), each with its own time and load, so the README table stays whole.
+  const latest = (await readdir(RESULTS))
+    .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f))
+    .sort()
+    .at(-1);
+  const previous: Partial<Report> =
+    latest === undefined
+      ? {}
+      : (JSON.parse(await readFile(path.join(RESULTS, latest), 'utf8')) as Partial<Report>);
   const report: Report = {
     date,
     machine,
@@ -240,6 +273,7 @@ async function main(): Promise<void> {
     model: parts.includes('model') ? undefined : previous.model,
     api: parts.includes('api') ? undefined : previous.api,
     gateway: parts.includes('gateway') ? undefined : previous.gateway,
+    docker: parts.includes('docker') ? undefined : previous.docker,
   };
 
   if (parts.includes('model')) {
@@ -262,25 +296,26 @@ async function main(): Promise<void> {
     );
   }
   if (parts.includes('gateway')) {
-    report.gateway = await attempt('gateway', async () => {
-      const work = await mkdtemp(path.join(tmpdir(), 'bench-run-'));
-      try {
-        const json = path.join(work, 'gateway.json');
-        await runScript('gateway.ts', [
-          '--duration',
-          String(durationSeconds),
-          '--connections',
-          values.connections,
-          '--auth-rounds',
-          values['auth-rounds'],
-          '--json',
-          json,
-        ]);
-        return JSON.parse(await readFile(json, 'utf8')) as GatewayBenchResult;
-      } finally {
-        await rm(work, { recursive: true, force: true });
-      }
-    });
+    report.gateway = await attempt('gateway', () =>
+      scriptJson<GatewayBenchResult>('gateway.ts', [
+        '--duration',
+        String(durationSeconds),
+        '--connections',
+        values.connections,
+        '--auth-rounds',
+        values['auth-rounds'],
+      ]),
+    );
+  }
+  if (parts.includes('docker')) {
+    report.docker = await attempt('docker', () =>
+      scriptJson<DockerBenchResult>('docker.ts', [
+        '--duration',
+        String(durationSeconds),
+        '--connections',
+        values.connections,
+      ]),
+    );
   }
   report.loadAverage.end = loadNow();
 
@@ -294,7 +329,7 @@ async function main(): Promise<void> {
     await writeFile(README, await prettier(README, readme));
     console.log('updated the Performance section of README.md');
   }
-  if ([report.model, report.api, report.gateway].some((r) => r !== undefined && !r.ok)) {
+  if ([report.model, report.api, report.gateway, report.docker].some((r) => r !== undefined && !r.ok)) {
     process.exitCode = 1;
   }
 }
