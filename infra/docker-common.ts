@@ -16,6 +16,21 @@ export function memoryLimit(mb: number): { memory: number; memorySwap: number } 
   return { memory: mb, memorySwap: mb };
 }
 
+/**
+ * How long `pulumi destroy` and a replacement wait after the stop signal before killing, per process.
+ * Without it the provider stops with a 0 s timeout: a kill in the middle of a write.
+ * - nginx: graceful shutdown (SIGQUIT) lets in-flight requests finish (proxy read timeout 10 s).
+ * - Prometheus: closes the TSDB head and WAL cleanly; the docs allow minutes on big heads.
+ * - Alertmanager: writes its silences and notification log snapshot on SIGTERM.
+ */
+export const STOP_GRACE_SECONDS = {
+  gateway: 15,
+  prometheus: 60,
+  alertmanager: 20,
+  grafana: 20,
+  sidecar: 10,
+} as const;
+
 /** Bounded json-file logs (`docker logs` works; the disk doesn't fill). Explicit driver: the options are its own. */
 export const logging = {
   logDriver: 'json-file',

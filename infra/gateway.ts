@@ -3,7 +3,14 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
 import { renderNginxConf, resolveNginxSettings, type NginxSettings } from '../deployments/nginx';
-import { hardening, logging, memoryLimit, pinnedImage, publicHost } from './docker-common';
+import {
+  hardening,
+  logging,
+  memoryLimit,
+  pinnedImage,
+  publicHost,
+  STOP_GRACE_SECONDS,
+} from './docker-common';
 
 /** Arguments of {@link Gateway}. */
 export interface GatewayArgs {
@@ -182,6 +189,9 @@ export class Gateway extends pulumi.ComponentResource {
         },
         wait: true,
         restart: 'unless-stopped',
+        // nginx's graceful stop (the official image's STOPSIGNAL too): finish in-flight requests.
+        stopSignal: 'SIGQUIT',
+        destroyGraceSeconds: STOP_GRACE_SECONDS.gateway,
         ...memoryLimit(128),
         // The master needs CHOWN (temp dirs) and SETUID/SETGID (workers run as nginx); nothing else.
         // Spelled as the engine stores them (CAP_...): `CHOWN` read back as `CAP_CHOWN` after a refresh
@@ -206,6 +216,7 @@ export class Gateway extends pulumi.ComponentResource {
         ],
         networksAdvanced: [{ name: args.backendNetwork, aliases: [SERVICE.nginxExporter] }],
         restart: 'unless-stopped',
+        destroyGraceSeconds: STOP_GRACE_SECONDS.sidecar,
         ...memoryLimit(32),
         readOnly: true,
         ...hardening,

@@ -12,7 +12,14 @@ import {
 import { PORTS, SERVICE } from '../deployments/names';
 import type { AlertReceiverOptions } from '../deployments/alertmanager/settings';
 import type { ApiTarget } from '../deployments/prometheus/settings';
-import { hardening, logging, memoryLimit, pinnedImage, publicHost } from './docker-common';
+import {
+  hardening,
+  logging,
+  memoryLimit,
+  pinnedImage,
+  publicHost,
+  STOP_GRACE_SECONDS,
+} from './docker-common';
 
 /** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
@@ -186,6 +193,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [edge(SERVICE.prometheus), backend(SERVICE.prometheus)],
         healthcheck: readiness(PORTS.prometheus, '/-/ready'),
         restart: 'unless-stopped',
+        destroyGraceSeconds: STOP_GRACE_SECONDS.prometheus,
         ...memoryLimit(512),
         ...hardening,
         ...logging,
@@ -212,6 +220,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [edge(SERVICE.alertmanager)],
         healthcheck: readiness(PORTS.alertmanager, '/-/ready'),
         restart: 'unless-stopped',
+        destroyGraceSeconds: STOP_GRACE_SECONDS.alertmanager,
         ...memoryLimit(128),
         ...hardening,
         ...logging,
@@ -250,6 +259,7 @@ export class Monitoring extends pulumi.ComponentResource {
           networksAdvanced: [edge(SERVICE.grafana)],
           healthcheck: readiness(PORTS.grafana, '/api/health'),
           restart: 'unless-stopped',
+          destroyGraceSeconds: STOP_GRACE_SECONDS.grafana,
           ...memoryLimit(256),
           ...hardening,
           ...logging,
@@ -290,6 +300,7 @@ export class Monitoring extends pulumi.ComponentResource {
         ],
         networksAdvanced: [backend(SERVICE.gatewayMetrics)],
         restart: 'unless-stopped',
+        destroyGraceSeconds: STOP_GRACE_SECONDS.sidecar,
         ...memoryLimit(64),
         ...hardening,
         ...logging,

@@ -475,6 +475,17 @@ describe('the program with default settings', () => {
     expect(gateway).toEqual({ drops: ['ALL'], adds: ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] });
   });
 
+  test('gives every container a grace period after its stop signal (the provider would stop with 0 s), nginx its graceful SIGQUIT', () => {
+    for (const c of containers(run.resources)) {
+      expect([c.name, c.inputs.destroyGraceSeconds]).toEqual([c.name, expect.any(Number)]);
+      expect(c.inputs.destroyGraceSeconds as number).toBeGreaterThanOrEqual(10);
+    }
+    expect(container(run.resources, 'sentiment-dev-gateway').inputs.stopSignal).toBe('SIGQUIT');
+    expect(container(run.resources, 'sentiment-dev-monitoring-prometheus').inputs.destroyGraceSeconds).toBe(
+      60,
+    );
+  });
+
   test('sets every swap limit to the memory limit (Docker would record twice the memory: a perpetual diff)', () => {
     for (const c of containers(run.resources)) {
       expect([c.name, c.inputs.memorySwap]).toEqual([c.name, c.inputs.memory]);
