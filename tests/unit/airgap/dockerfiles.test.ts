@@ -1,31 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEBIAN_IMAGES } from '../../../airgap/images/settings';
+import { lastStage, type Instruction } from '../dockerfile-parse';
 
 const IMAGES_DIR = resolve(__dirname, '../../../airgap/images');
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Dockerfile -> instructions of the last stage: joins `\` continuations, drops comments. */
-function lastStage(text: string): Instruction[] {
-  const all = text
-    .split('\n')
-    .filter((line) => !/^\s*#/.test(line))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const [, keyword = '', args = ''] = /^(\S+)\s+(.*)$/.exec(line) ?? [];
-      return { keyword: keyword.toUpperCase(), args };
-    });
-  const from = all.map((i) => i.keyword).lastIndexOf('FROM');
-  return all.slice(from);
-}
 
 const dockerfile = (dir: string) => readFileSync(join(IMAGES_DIR, dir, 'Dockerfile'), 'utf8');
 const last = (stage: Instruction[], keyword: string) =>

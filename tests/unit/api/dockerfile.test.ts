@@ -2,33 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { API_ROUTES, PORTS } from '../../../deployments/names';
+import { parseDockerfile } from '../dockerfile-parse';
 
 const REPO = resolve(__dirname, '../../..');
 const DOCKERFILE = join(REPO, 'services/api/Dockerfile');
-
-interface Instruction {
-  keyword: string;
-  args: string;
-  stage: string;
-}
-
-/** Dockerfile -> instructions: joins `\` continuations, drops comments, records the stage of each. */
-function parseDockerfile(text: string): Instruction[] {
-  const logical = text
-    .split('\n')
-    .filter((line) => !/^\s*#/.test(line))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  let stage = '';
-  return logical.map((line) => {
-    const [, keyword = '', args = ''] = /^(\S+)\s+(.*)$/.exec(line) ?? [];
-    if (keyword.toUpperCase() === 'FROM') stage = /\bAS\s+(\S+)/i.exec(args)?.[1] ?? '';
-    return { keyword: keyword.toUpperCase(), args, stage };
-  });
-}
 
 /** .dockerignore evaluation for the pattern subset used here: `*`, `**`, `?`, `!` and plain paths. */
 function isSentToBuild(path: string, patterns: string[]): boolean {
