@@ -51,30 +51,24 @@ const monitoring = new Monitoring(`${name}-monitoring`, {
   alertSecretsDir: ALERT_SECRETS_DIR,
 });
 
-const gateway = new Gateway(
-  `${name}-gateway`,
-  {
-    nginxImage: settings.images.nginx,
-    exporterImage: settings.images.nginxExporter,
-    backendNetwork: network.backendName,
-    edgeNetwork: network.edgeName,
-    v1Upstreams: apiV1.addresses,
-    v2Upstreams: apiV2.addresses,
-    bindAddress: settings.bindAddress,
-    httpsPort: settings.hostPorts.https,
-    httpPort: settings.hostPorts.http,
-    rateLimitPerSecond: settings.rateLimitPerSecond,
-    rateLimitBurst: settings.rateLimitBurst,
-    canaryPercent: settings.canaryPercent,
-    metricsLog: monitoring.gatewayMetricsLog,
-    resolvedAtStart: [...apiV1.containerIds, ...apiV2.containerIds],
-    certificatePem: tls.certPem,
-    certificateKeyPem: tls.keyPem,
-    htpasswd: credentials.htpasswd,
-  },
-  // nginx resolves its upstream hosts once, at start: they must exist first.
-  { dependsOn: [apiV1, apiV2] },
-);
+const gateway = new Gateway(`${name}-gateway`, {
+  nginxImage: settings.images.nginx,
+  exporterImage: settings.images.nginxExporter,
+  backendNetwork: network.backendName,
+  edgeNetwork: network.edgeName,
+  v1Upstreams: apiV1.addresses,
+  v2Upstreams: apiV2.addresses,
+  bindAddress: settings.bindAddress,
+  httpsPort: settings.hostPorts.https,
+  httpPort: settings.hostPorts.http,
+  rateLimitPerSecond: settings.rateLimitPerSecond,
+  rateLimitBurst: settings.rateLimitBurst,
+  canaryPercent: settings.canaryPercent,
+  metricsLog: monitoring.gatewayMetricsLog,
+  certificatePem: tls.certPem,
+  certificateKeyPem: tls.keyPem,
+  htpasswd: credentials.htpasswd,
+});
 
 export const urls = {
   gateway: gateway.url,

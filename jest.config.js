@@ -19,5 +19,12 @@ const tier = (name) => ({
 });
 
 module.exports = {
-  projects: [tier('unit'), tier('infra'), tier('integration'), tier('airgap'), tier('e2e')],
+  projects: [
+    tier('unit'),
+    tier('infra'),
+    tier('integration'),
+    tier('airgap'),
+    tier('e2e'),
+    tier('e2e-faults'),
+  ],
 };

@@ -122,3 +122,19 @@ export function signedBy(certificatePem: string, caPem: string): boolean {
   const certificate = new X509Certificate(certificatePem);
   return certificate.checkIssued(ca) && certificate.verify(ca.publicKey);
 }
+
+/**
+ * The Docker name of the stack's container `suffix` (e.g. `gateway`, `api-v1-2`): API replicas carry
+ * a spec hash after it (`<prefix>-api-v1-2-0123456789`). Fails unless exactly one exists.
+ */
+export async function currentContainer(prefix: string, suffix: string): Promise<string> {
+  const pattern = new RegExp(`^${prefix}-${suffix}(-[0-9a-f]{10})?$`);
+  const names = (await docker(['ps', '-a', '--format', '{{.Names}}']))
+    .split('\n')
+    .filter((n) => pattern.test(n));
+  if (names.length !== 1)
+    throw new Error(
+      `expected one container ${prefix}-${suffix}[-hash], found: ${names.join(', ') || 'none'}`,
+    );
+  return names[0]!;
+}

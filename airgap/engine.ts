@@ -3,7 +3,9 @@
  * images `npm run airgap:images` recorded in images.json (checked to be in the engine, never built here).
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { airgapCacheRoot } from './cache';
 import { DOCKER } from './images/commands';
@@ -72,4 +74,119 @@ export async function builtImages(): Promise<ImagesManifest> {
     }
   }
   return manifest;
+}
+
+const DOCKERD_PIDFILE = '/var/run/docker.pid';
+
+async function engineAnswers(): Promise<boolean> {
+  return (
+    (await dockerExec(['version', '--format', '{{.Server.Version}}']).catch(() => ({ code: 1 }))).code === 0
+  );
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Restarts the Docker engine as its owner would: `systemctl restart docker` under systemd, else
+ * SIGTERM to the dockerd of the pid file and the same command line started again (detached, its log
+ * in the temp folder), the way `.ci/run` started it. Resolves once the new engine answers.
+ */
+export async function restartEngine(): Promise<{ pid: number; log: string | null }> {
+  const systemd = await new Promise<boolean>((resolve) =>
+    execFile('systemctl', ['is-active', '--quiet', 'docker'], (error) => resolve(!error)),
+  );
+  if (systemd) {
+    await new Promise<void>((resolve, reject) =>
+      execFile('systemctl', ['restart', 'docker'], (error) => (error ? reject(error) : resolve())),
+    );
+    await waitFor('the engine after systemctl restart docker', 120_000, engineAnswers);
+    return { pid: Number((await readFile(DOCKERD_PIDFILE, 'utf8')).trim()), log: null };
+  }
+  const pid = Number((await readFile(DOCKERD_PIDFILE, 'utf8')).trim());
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a !== '');
+  if (!/dockerd$/.test(argv[0] ?? ''))
+    throw new Error(`pid ${pid} of ${DOCKERD_PIDFILE} is not dockerd: ${argv.join(' ')}`);
+  process.kill(pid, 'SIGTERM');
+  const alive = () =>
+    readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+      () => true,
+      () => false,
+    );
+  await waitFor(`dockerd ${pid} to exit`, 120_000, async () => !(await alive()));
+  const log = path.join(tmpdir(), 'dockerd-restarted.log');
+  const out = openSync(log, 'a');
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  await waitFor('the restarted engine', 120_000, engineAnswers);
+  return { pid: child.pid!, log };
+}
+
+/** A container's memory: limit, current and peak use (bytes) from its cgroup, v1 or v2. */
+export interface ContainerMemory {
+  readonly limit: number;
+  readonly peak: number;
+}
+
+function cgroupDirs(id: string): { v1: string; v2: string[] } {
+  return {
+    v1: `/sys/fs/cgroup/memory/docker/${id}`,
+    v2: [`/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`],
+  };
+}
+
+async function firstReadable(paths: string[]): Promise<string | null> {
+  for (const p of paths) {
+    const text = await readFile(p, 'utf8').catch(() => null);
+    if (text !== null) return p;
+  }
+  return null;
+}
+
+/** Peak memory since the last {@link resetMemoryPeak} (or the container's start) and the limit. */
+export async function containerMemory(id: string): Promise<ContainerMemory> {
+  const { v1, v2 } = cgroupDirs(id);
+  const peakFile = await firstReadable([
+    `${v1}/memory.max_usage_in_bytes`,
+    ...v2.map((d) => `${d}/memory.peak`),
+  ]);
+  if (peakFile === null) throw new Error(`no memory cgroup found for container ${id}`);
+  const dir = path.dirname(peakFile);
+  const limitFile = peakFile.endsWith('max_usage_in_bytes')
+    ? `${dir}/memory.limit_in_bytes`
+    : `${dir}/memory.max`;
+  const number = async (file: string) => Number((await readFile(file, 'utf8')).trim());
+  return { limit: await number(limitFile), peak: await number(peakFile) };
+}
+
+/** Starts a new peak measurement (cgroup v1 resets on write; v2 on kernels that allow it, else the peak since start). */
+export async function resetMemoryPeak(id: string): Promise<void> {
+  const { v1, v2 } = cgroupDirs(id);
+  for (const file of [`${v1}/memory.max_usage_in_bytes`, ...v2.map((d) => `${d}/memory.peak`)]) {
+    if (
+      await writeFile(file, '0').then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+  }
+}
+
+/**
+ * A copy of image `from` with one more label, tagged `<repository>:e2e-<time>`: a new image id with
+ * the same content, which to the Pulumi program is exactly what a new release is. Returns the tag.
+ */
+export async function relabelImage(from: string, repository: string): Promise<string> {
+  const tag = `${repository}:e2e-${Date.now().toString(36)}`;
+  await docker(
+    ['build', '--quiet', '--tag', tag, '-'],
+    Buffer.from(`FROM ${from}\nLABEL sentiment-gateway.e2e="${tag}"\n`),
+  );
+  return tag;
 }

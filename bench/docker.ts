@@ -5,18 +5,25 @@
  * `bench:gateway`. Per concurrency the two run back to back, local first. Reports req/s, p50 and p99
  * for both and the ratio deployed / local.
  *
+ * Then, on the same deployment: how long `pulumi up` takes to roll a new API image out (3 + 1
+ * replicas, one at a time) and to reload a gateway setting, and a memory soak (`bench/soak.ts`: wrk
+ * at 64 connections, each container's peak memory next to its limit, OOM kills and restarts).
+ *
  * Needs `npm run airgap:toolchain`, `npm run airgap:images` and a running engine. Deploys a fresh
  * stack (rate limit raised for the run, as bench:gateway does) and always destroys it.
- * Options: --duration <s> (default 10), --connections 1,16,64, --warmup <s> (default 3), --json <file>.
+ * Options: --duration <s> (default 10), --connections 1,16,64, --warmup <s> (default 3),
+ * --soak <s> (default 60), --json <file>.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { forceRemove, prepareDeployment } from '../airgap/deployment';
+import { dockerExec, relabelImage } from '../airgap/engine';
 import { startLocalStack } from '../deployments/local/stack';
 import { API_ROUTES } from '../deployments/names';
 import { describeMachine, parseList, round, wrk, wrkScript, type Machine, type WrkOutput } from './gateway';
+import { memorySoak, soakMarkdown, type SoakResult } from './soak';
 
 /** One side of a row. */
 export interface DockerBenchFigures {
@@ -43,6 +50,14 @@ export interface DockerBenchResult {
   upSeconds: number;
   loadAverage: { start: number[]; end: number[] };
   rows: DockerBenchRow[];
+  /** `pulumi up` durations of updates, seconds (no load running). Absent in results from before them. */
+  updates?: {
+    /** A new API image: 3 v1 + 1 v2 replicas created one at a time, the gateway reloaded, the old ones removed. */
+    apiRolloutSeconds: number;
+    /** A new rate limit: a new gateway config generation and an nginx reload. */
+    gatewayReloadSeconds: number;
+  };
+  soak?: SoakResult;
 }
 
 const RATE = '100000';
@@ -69,7 +84,11 @@ export function dockerMarkdown(result: DockerBenchResult): string {
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `\`pulumi up\` of the benchmarked stack from nothing: ${result.upSeconds} s.`,
+    `\`pulumi up\` of the benchmarked stack from nothing: ${result.upSeconds} s.` +
+      (result.updates
+        ? ` Rolling a new API image out: ${result.updates.apiRolloutSeconds} s; a gateway setting (reload): ${result.updates.gatewayReloadSeconds} s.`
+        : ''),
+    ...(result.soak ? ['', soakMarkdown(result.soak)] : []),
   ].join('\n');
 }
 
@@ -77,6 +96,7 @@ export async function benchDocker(options: {
   durationSeconds: number;
   connections: readonly number[];
   warmupSeconds: number;
+  soakSeconds: number;
   log?: (line: string) => void;
 }): Promise<DockerBenchResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -84,6 +104,7 @@ export async function benchDocker(options: {
   const start = loadavg();
   const work = await mkdtemp(path.join(tmpdir(), 'bench-docker-'));
   const deployment = await prepareDeployment({ rateLimitPerSecond: RATE, rateLimitBurst: RATE });
+  const images: string[] = [];
   try {
     log('pulumi up of the air-gapped stack');
     const upStarted = Date.now();
@@ -134,6 +155,30 @@ export async function benchDocker(options: {
           rpsRatio: round(measured.docker!.rps / measured.local!.rps, 2),
         });
       }
+      const timedUp = async () => {
+        const started = Date.now();
+        await deployment.pulumi(['up', '--yes', '--skip-preview'], { timeoutMs: 400_000 });
+        return round((Date.now() - started) / 1000, 1);
+      };
+      log('rolling a new API image out');
+      const release = await relabelImage(
+        (await deployment.pulumi(['config', 'get', 'apiImage'])).trim(),
+        'sentiment-gateway/api',
+      );
+      images.push(release);
+      await deployment.pulumi(['config', 'set', 'apiImage', release]);
+      const apiRolloutSeconds = await timedUp();
+      log('reloading the gateway with a new rate limit');
+      await deployment.pulumi(['config', 'set', 'rateLimitPerSecond', String(Number(RATE) - 1)]);
+      const gatewayReloadSeconds = await timedUp();
+      log(`memory soak: ${options.soakSeconds} s at 64 connections`);
+      const soak = await memorySoak({
+        prefix: deployment.prefix,
+        url: targets.docker.url,
+        authorization: targets.docker.auth,
+        connections: 64,
+        seconds: options.soakSeconds,
+      });
       return {
         date: new Date().toISOString(),
         machine,
@@ -141,6 +186,8 @@ export async function benchDocker(options: {
         upSeconds,
         loadAverage: { start: start.map((l) => round(l)), end: loadavg().map((l) => round(l)) },
         rows,
+        updates: { apiRolloutSeconds, gatewayReloadSeconds },
+        soak,
       };
     } finally {
       await local.stop();
@@ -151,6 +198,7 @@ export async function benchDocker(options: {
     });
     await forceRemove(deployment.prefix);
     await deployment.project.remove();
+    for (const image of images) await dockerExec(['rmi', image]);
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -161,19 +209,23 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '1,16,64' },
       warmup: { type: 'string', default: '3' },
+      soak: { type: 'string', default: '60' },
       json: { type: 'string' },
     },
   });
-  const [durationSeconds, warmupSeconds] = [values.duration, values.warmup].map((v, i) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--${['duration', 'warmup'][i]} must be an integer >= 1 (got ${v})`);
-    return n;
-  }) as [number, number];
+  const [durationSeconds, warmupSeconds, soakSeconds] = [values.duration, values.warmup, values.soak].map(
+    (v, i) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`--${['duration', 'warmup', 'soak'][i]} must be an integer >= 1 (got ${v})`);
+      return n;
+    },
+  ) as [number, number, number];
   const result = await benchDocker({
     durationSeconds,
     connections: parseList(values.connections, '--connections'),
     warmupSeconds,
+    soakSeconds,
   });
   console.log(dockerMarkdown(result));
   if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);

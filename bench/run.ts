@@ -200,7 +200,7 @@ export function benchMarkdown(report: Report): string {
   }
   if (report.docker) {
     lines.push(
-      `**Deployed gateway** (the air-gapped stack on the Docker engine: nginx container, HTTPS, basic auth, 3 v1 replica containers, published on 127.0.0.1; side by side with the local stack's gateway; \`npm run bench -- --only docker\`, wrk; ${loadNote(report.docker)})`,
+      `**Deployed gateway** (the air-gapped stack on the Docker engine: nginx container, HTTPS, basic auth, 3 v1 replica containers, published on 127.0.0.1; side by side with the local stack's gateway; then update times and a memory soak on the same deployment; \`npm run bench -- --only docker\`, wrk; ${loadNote(report.docker)})`,
       '',
     );
     if (report.docker.ok && report.docker.data) {

@@ -56,9 +56,15 @@ export const GATEWAY_PATHS = {
   errors: '/_gateway/errors',
   /** The CA's certificate revocation list (DER), on the plain-HTTP listener as RFC 5280 expects. */
   crl: '/pki/ca.crl',
+  /** On the status listener: the generation of the configuration nginx is serving (after a reload). */
+  configGeneration: '/config-generation',
 } as const;
 
-/** Files inside the gateway container (official nginx image layout): the Pulumi program uploads here. */
+/**
+ * Default gateway file paths (official nginx image layout) for a config handed to nginx as plain
+ * files, as the air-gapped image test does. The Pulumi program instead puts each generation in the
+ * gateway's config volume (infra/gateway-files.ts).
+ */
 export const GATEWAY_FILES = {
   conf: '/etc/nginx/nginx.conf',
   certificate: '/etc/nginx/tls/server.crt',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { API_ROUTES, PORTS, SERVICE, type ApiVariant } from '../deployments/names';
@@ -78,6 +79,33 @@ export function serviceName(variant: ApiVariant): string {
   return variant === 'v1' ? SERVICE.apiV1 : SERVICE.apiV2;
 }
 
+/**
+ * A container name unique to its spec: `<resourceName>-<10 hex of a SHA-256 of the resolved spec>`.
+ * Any change that would replace the container changes the name, so its replacement can be created
+ * while it still serves (Docker names are unique).
+ */
+export function containerName(resourceName: string, spec: object): pulumi.Output<string> {
+  return pulumi.output(spec).apply((resolved) => `${resourceName}-${specHash(resolved)}`);
+}
+
+/** 10 hex digits of a SHA-256 of a JSON value with its object keys sorted. */
+export function specHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex')
+    .slice(0, 10);
+}
+
 /** Healthy means ready: model loaded and warmed up. The slim Node image has no curl. */
 const READY_CHECK = [
   'CMD',
@@ -93,11 +121,17 @@ const READY_CHECK = [
 export class ApiFleet extends pulumi.ComponentResource {
   /** Backend DNS alias of each replica, in order (`api-v1-1`, ...). */
   readonly hosts: string[];
-  /** `host:port` of each replica, for the nginx upstreams. */
-  readonly addresses: string[];
+  /**
+   * `container-name:port` of each replica, for the nginx upstreams: unique to one container, so
+   * nginx never confuses a replica with its replacement while both run.
+   */
+  readonly addresses: pulumi.Output<string>[];
   /** Each replica as Prometheus scrapes it, labelled with its replica name and version. */
   readonly targets: ApiTarget[];
-  /** Docker container names: the component name plus the replica suffix (`-1`, ...), unique per stack. */
+  /**
+   * Docker container names: the component name, the replica suffix (`-1`, ...) and a hash of the
+   * container's whole spec, so a changed replica gets a new name and starts beside the old one.
+   */
   readonly containerNames: pulumi.Output<string>[];
   /** Docker container ids: they change whenever a replica is replaced. */
   readonly containerIds: pulumi.Output<string>[];
@@ -105,52 +139,61 @@ export class ApiFleet extends pulumi.ComponentResource {
   constructor(name: string, args: ApiFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:api:ApiFleet', name, {}, opts);
     this.hosts = replicaHosts(args.variant, args.replicas);
-    this.addresses = this.hosts.map((host) => `${host}:${PORTS.api}`);
-    this.targets = this.hosts.map((host, i) => ({
-      address: this.addresses[i]!,
+    // Prometheus scrapes the stable aliases: its config does not change with every rollout.
+    this.targets = this.hosts.map((host) => ({
+      address: `${host}:${PORTS.api}`,
       replica: host,
       version: args.variant,
     }));
 
     const service = serviceName(args.variant);
-    const containers = this.hosts.map((host) => {
-      const containerName = `${name}${host.slice(service.length)}`;
-      return new docker.Container(
-        containerName,
-        {
-          name: containerName,
-          image: args.image,
-          envs: [
-            `PORT=${PORTS.api}`,
-            `API_VARIANT=${args.variant}`,
-            `REPLICA_ID=${host}`,
-            `LOG_LEVEL=${args.logLevel ?? 'info'}`,
-          ],
-          networksAdvanced: [{ name: args.network, aliases: [...new Set([host, service])] }],
-          healthcheck: {
-            tests: READY_CHECK,
-            interval: '10s',
-            timeout: '3s',
-            retries: 3,
-            startPeriod: '20s',
-          },
-          // Containers start in order: the gateway resolves its upstreams only once replicas are up.
-          wait: true,
-          waitTimeout: 120,
-          restart: 'unless-stopped',
-          ...memoryLimit(args.memoryMb ?? 256),
-          readOnly: true,
-          // onnxruntime and Node may write temp files; nothing else is writable.
-          tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
-          ...hardening,
-          // The API drains in-flight requests within 10 s of SIGTERM.
-          destroyGraceSeconds: 15,
-          ...logging,
+    const containers: docker.Container[] = [];
+    for (const host of this.hosts) {
+      const resourceName = `${name}${host.slice(service.length)}`;
+      const spec: Omit<docker.ContainerArgs, 'name'> = {
+        image: args.image,
+        envs: [
+          `PORT=${PORTS.api}`,
+          `API_VARIANT=${args.variant}`,
+          `REPLICA_ID=${host}`,
+          `LOG_LEVEL=${args.logLevel ?? 'info'}`,
+        ],
+        networksAdvanced: [{ name: args.network, aliases: [...new Set([host, service])] }],
+        healthcheck: {
+          tests: READY_CHECK,
+          interval: '10s',
+          timeout: '3s',
+          retries: 3,
+          startPeriod: '20s',
         },
-        // Fixed container names: the old one must go before its replacement is created.
-        { parent: this, deleteBeforeReplace: true },
+        // `up` returns (and the next replica starts) only once this one is ready.
+        wait: true,
+        waitTimeout: 120,
+        restart: 'unless-stopped',
+        ...memoryLimit(args.memoryMb ?? 256),
+        readOnly: true,
+        // onnxruntime and Node may write temp files; nothing else is writable.
+        tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
+        ...hardening,
+        // The API drains in-flight requests within 10 s of SIGTERM.
+        destroyGraceSeconds: 15,
+        ...logging,
+      };
+      const previous = containers.at(-1);
+      containers.push(
+        new docker.Container(
+          resourceName,
+          { ...spec, name: containerName(resourceName, spec) },
+          // Rolling replacement: Pulumi creates the new container (a new name) and waits for it to
+          // be healthy before the next replica's turn; the old ones are deleted at the end, after
+          // the gateway has reloaded onto the new names. Explicit: the docker provider asks for
+          // delete-before-replace on every container (names are unique), which would stop the old
+          // replica before its successor exists.
+          { parent: this, deleteBeforeReplace: false, ...(previous && { dependsOn: [previous] }) },
+        ),
       );
-    });
+    }
+    this.addresses = containers.map((c) => pulumi.interpolate`${c.name}:${PORTS.api}`);
     this.containerNames = containers.map((c) => c.name);
     this.containerIds = containers.map((c) => c.id);
     this.registerOutputs({

@@ -1,8 +1,10 @@
 import { posix } from 'node:path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
-import { renderNginxConf, resolveNginxSettings, type NginxSettings } from '../deployments/nginx';
+import { GATEWAY_PATHS, PORTS, SERVICE } from '../deployments/names';
+import type { NginxSettingsInput } from '../deployments/nginx';
+import { GatewayConfig } from './gateway-config';
+import { GATEWAY_CONFIG_DIR, gatewayGeneration, LIVE_CONF } from './gateway-files';
 import {
   hardening,
   logging,
@@ -22,10 +24,10 @@ export interface GatewayArgs {
   backendNetwork: pulumi.Input<string>;
   /** Edge network: where the published ports live. */
   edgeNetwork: pulumi.Input<string>;
-  /** v1 replicas as `host:port` on the backend network. */
-  v1Upstreams: readonly string[];
+  /** v1 replicas as `host:port` on the backend network (container names: they change on replacement). */
+  v1Upstreams: readonly pulumi.Input<string>[];
   /** v2 replicas as `host:port` on the backend network. */
-  v2Upstreams: readonly string[];
+  v2Upstreams: readonly pulumi.Input<string>[];
   /** Host address the HTTPS and HTTP ports bind to. */
   bindAddress: string;
   /** Host port of HTTPS (also the redirect target). */
@@ -49,30 +51,19 @@ export interface GatewayArgs {
    * it), and the named volume mounted at its directory (shared with mtail). Default none.
    */
   metricsLog?: { path: string; volumeName: pulumi.Input<string> };
-  /**
-   * Ids of the containers nginx resolved by name at start (the API replicas). A replaced one may
-   * come back on another IP that nginx would never look up, so any change replaces nginx too.
-   */
-  resolvedAtStart?: pulumi.Input<string>[];
 }
-
-/** Label recording the containers nginx resolved at start (see {@link GatewayArgs.resolvedAtStart}). */
-export const RESOLVED_AT_START_LABEL = 'sentiment-gateway.resolved-at-start';
 
 /** The nginx settings the gateway renders: the container layout plus the stack's upstreams and limits. */
 export function gatewayNginxSettings(
   args: Pick<
     GatewayArgs,
-    | 'v1Upstreams'
-    | 'v2Upstreams'
-    | 'httpsPort'
-    | 'rateLimitPerSecond'
-    | 'rateLimitBurst'
-    | 'canaryPercent'
-    | 'metricsLog'
-  >,
-): NginxSettings {
-  return resolveNginxSettings({
+    'httpsPort' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'canaryPercent' | 'metricsLog'
+  > & {
+    v1Upstreams: readonly string[];
+    v2Upstreams: readonly string[];
+  },
+): NginxSettingsInput {
+  return {
     v1Upstreams: args.v1Upstreams,
     v2Upstreams: args.v2Upstreams,
     httpsListen: String(PORTS.gatewayHttps),
@@ -80,28 +71,23 @@ export function gatewayNginxSettings(
     statusListen: String(PORTS.gatewayStatus),
     // Behind the port mapping clients reach HTTPS on the host port, not the container's.
     publicHttpsPort: args.httpsPort,
-    certificatePath: GATEWAY_FILES.certificate,
-    certificateKeyPath: GATEWAY_FILES.certificateKey,
-    htpasswdPath: GATEWAY_FILES.htpasswd,
     rateLimitPerSecond: args.rateLimitPerSecond,
     rateLimitBurst: args.rateLimitBurst,
     canaryPercent: args.canaryPercent,
     metricsLog: args.metricsLog ? { path: args.metricsLog.path } : null,
-  });
+  };
 }
 
 /** Capabilities the nginx master keeps, in the engine's spelling (it adds `CAP_` when absent). */
 export const GATEWAY_CAPABILITIES = ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] as const;
 
-/** uid/gid of the `nginx` user in the official images (Debian and Alpine alike). */
-const NGINX_UID = '101';
-
 /**
  * The nginx gateway and its exporter.
  *
- * nginx receives its rendered config, certificate, key and htpasswd as uploads (the key and
- * htpasswd stay secret in state) and publishes only HTTPS and HTTP on the bind address. The
- * exporter reads `stub_status` on the internal listener over the backend network.
+ * nginx reads its config, certificate, key and htpasswd from a config volume that
+ * {@link GatewayConfig} fills, one generation per rendering, and reloads on change: config changes
+ * never replace the container. It publishes only HTTPS and HTTP on the bind address. The exporter
+ * reads `stub_status` on the internal listener over the backend network.
  */
 export class Gateway extends pulumi.ComponentResource {
   /** Public HTTPS URL. */
@@ -109,7 +95,9 @@ export class Gateway extends pulumi.ComponentResource {
   /** Public HTTP URL (redirects to {@link url}). */
   readonly httpUrl: string;
   /** The rendered nginx.conf (no secrets in it). */
-  readonly nginxConf: string;
+  readonly nginxConf: pulumi.Output<string>;
+  /** Id of the configuration generation nginx serves (changes with any setting, certificate or password). */
+  readonly configGeneration: pulumi.Output<string>;
   /** The exporter as Prometheus scrapes it (`host:port` on the backend network). */
   readonly exporterAddress: string;
   /** Docker name of the nginx container. */
@@ -120,50 +108,59 @@ export class Gateway extends pulumi.ComponentResource {
     const host = publicHost(args.bindAddress);
     this.url = `https://${host}:${args.httpsPort}`;
     this.httpUrl = `http://${host}:${args.httpPort}`;
-    this.nginxConf = renderNginxConf(gatewayNginxSettings(args));
     this.exporterAddress = `${SERVICE.nginxExporter}:${PORTS.nginxExporter}`;
 
+    const rendered = pulumi
+      .all([
+        pulumi.all([...args.v1Upstreams]),
+        pulumi.all([...args.v2Upstreams]),
+        args.certificatePem,
+        args.certificateKeyPem,
+        args.htpasswd,
+      ])
+      .apply(([v1Upstreams, v2Upstreams, certificatePem, certificateKeyPem, htpasswd]) =>
+        gatewayGeneration(gatewayNginxSettings({ ...args, v1Upstreams, v2Upstreams }), {
+          certificatePem,
+          certificateKeyPem,
+          htpasswd,
+        }),
+      );
+    // Neither holds a secret: the config has none, the id is a hash prefix (see gatewayGeneration).
+    this.nginxConf = pulumi.unsecret(rendered.nginxConf);
+    this.configGeneration = pulumi.unsecret(rendered.generation);
+
     const nginxImage = pinnedImage(`${name}-nginx-image`, args.nginxImage, this);
+    const configVolume = new docker.Volume(
+      `${name}-config`,
+      { name: `${name}-config` },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    const config = new GatewayConfig(
+      `${name}-live-config`,
+      {
+        volume: configVolume.name,
+        image: nginxImage.imageId,
+        container: name,
+        generation: this.configGeneration,
+        files: rendered.files.apply((files) => [...files]),
+      },
+      { parent: this },
+    );
     const nginx = new docker.Container(
       name,
       {
         name,
         image: nginxImage.imageId,
         envs: ['NGINX_ENTRYPOINT_QUIET_LOGS=1'],
-        labels: [
-          {
-            label: RESOLVED_AT_START_LABEL,
-            value: pulumi.all(args.resolvedAtStart ?? []).apply((ids) => ids.join(',')),
-          },
-        ],
-        uploads: [
-          { file: GATEWAY_FILES.conf, content: this.nginxConf, permissions: '0444' },
-          { file: GATEWAY_FILES.certificate, content: args.certificatePem, permissions: '0444' },
-          // Read by the root master only.
-          {
-            file: GATEWAY_FILES.certificateKey,
-            content: pulumi.secret(args.certificateKeyPem),
-            permissions: '0400',
-          },
-          // Read by the workers on every request.
-          {
-            file: GATEWAY_FILES.htpasswd,
-            content: pulumi.secret(args.htpasswd),
-            owner: '0',
-            group: NGINX_UID,
-            permissions: '0440',
-          },
-        ],
+        command: ['nginx', '-c', `${GATEWAY_CONFIG_DIR}/${LIVE_CONF}`, '-g', 'daemon off;'],
         // Read-write. A root-owned volume is fine: the master (root, owner of a fresh volume) opens
         // its logs before the workers drop to `nginx` and write through the inherited descriptor.
-        volumes: args.metricsLog
-          ? [
-              {
-                volumeName: args.metricsLog.volumeName,
-                containerPath: posix.dirname(args.metricsLog.path),
-              },
-            ]
-          : [],
+        volumes: [
+          { volumeName: configVolume.name, containerPath: GATEWAY_CONFIG_DIR, readOnly: true },
+          ...(args.metricsLog
+            ? [{ volumeName: args.metricsLog.volumeName, containerPath: posix.dirname(args.metricsLog.path) }]
+            : []),
+        ],
         ports: [
           { internal: PORTS.gatewayHttps, external: args.httpsPort, ip: args.bindAddress },
           { internal: PORTS.gatewayHttp, external: args.httpPort, ip: args.bindAddress },
@@ -200,8 +197,9 @@ export class Gateway extends pulumi.ComponentResource {
         securityOpts: hardening.securityOpts,
         ...logging,
       },
-      // Fixed name and host ports: the old container must go before its replacement starts.
-      { parent: this, deleteBeforeReplace: true },
+      // Fixed name and host ports: the old container must go before its replacement starts. The
+      // config generation must be in the volume before nginx first starts.
+      { parent: this, deleteBeforeReplace: true, dependsOn: [config] },
     );
 
     const exporterImage = pinnedImage(`${name}-exporter-image`, args.exporterImage, this);
@@ -231,6 +229,7 @@ export class Gateway extends pulumi.ComponentResource {
       httpUrl: this.httpUrl,
       exporterAddress: this.exporterAddress,
       containerName: this.containerName,
+      configGeneration: this.configGeneration,
     });
   }
 }

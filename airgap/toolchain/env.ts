@@ -27,6 +27,21 @@ export function toolchainLayout(dir: string) {
   };
 }
 
+/**
+ * The plugin the CLI runs for Pulumi dynamic resources (infra/gateway-config.ts), on PATH beside
+ * `pulumi` as in Pulumi's own distribution: it starts the Node SDK's dynamic provider from the
+ * project's node_modules (the CLI runs plugins in the project folder).
+ */
+export const DYNAMIC_PROVIDER_LAUNCHER = {
+  name: 'pulumi-resource-pulumi-nodejs',
+  content: [
+    '#!/bin/sh',
+    'script=$(node -e "process.stdout.write(require.resolve(\'@pulumi/pulumi/cmd/dynamic-provider\'))") || exit 1',
+    'exec node "$script" "$@"',
+    '',
+  ].join('\n'),
+} as const;
+
 /** What keeps any `pulumi` offline: no update check, and a missing plugin is an error, never a download. */
 export const OFFLINE_PULUMI_ENV = {
   PULUMI_SKIP_UPDATE_CHECK: 'true',

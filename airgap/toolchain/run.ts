@@ -14,7 +14,7 @@ import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:f
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { airgapCacheRoot } from '../cache';
-import { exportLines, pulumiEnv, TOOLCHAIN_CACHE, toolchainLayout } from './env';
+import { DYNAMIC_PROVIDER_LAUNCHER, exportLines, pulumiEnv, TOOLCHAIN_CACHE, toolchainLayout } from './env';
 import { goFailure, type GoStep } from './failures';
 import { sdkVersions } from './lockfile';
 import { DEFAULT_PINS, PLUGINS, toolchainPlan, type GoBinary, type ToolchainPlan } from './plan';
@@ -246,6 +246,11 @@ async function main(): Promise<void> {
     );
     log(`airgap:toolchain: done in ${seconds(started)}`);
   }
+
+  // Written on every run, not part of the build: a folder built before it existed gains it.
+  const launcher = path.join(layout.bin, DYNAMIC_PROVIDER_LAUNCHER.name);
+  await writeFile(launcher, DYNAMIC_PROVIDER_LAUNCHER.content);
+  await chmod(launcher, 0o755);
 
   const lines = exportLines(dir);
   if (values.quiet) {

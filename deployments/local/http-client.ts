@@ -35,7 +35,12 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-/** Sends one request and reads the whole response. Rejects on network or TLS errors. */
+/** A network error, with whether it happened on a reused keep-alive connection (Node's `reusedSocket`). */
+export interface HttpRequestError extends NodeJS.ErrnoException {
+  reusedSocket?: boolean;
+}
+
+/** Sends one request and reads the whole response. Rejects on network or TLS errors ({@link HttpRequestError}). */
 export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
   const isJsonBody = req.body !== undefined && !Buffer.isBuffer(req.body) && typeof req.body === 'object';
@@ -87,7 +92,10 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       });
     });
     request.on('timeout', () => request.destroy(new Error(`${options.method} ${req.url} timed out`)));
-    request.on('error', reject);
+    request.on('error', (error: HttpRequestError) => {
+      error.reusedSocket = request.reusedSocket;
+      reject(error);
+    });
     request.end(body);
   });
 }

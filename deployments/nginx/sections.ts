@@ -561,6 +561,22 @@ export function statusServer(s: NginxSettings): NginxNode {
           directive('deny', 'all'),
         ],
       ),
+      ...(s.configGeneration === null
+        ? []
+        : [
+            block(
+              'location',
+              ['=', GATEWAY_PATHS.configGeneration],
+              [
+                directive('default_type', 'text/plain'),
+                directive(
+                  'return',
+                  '200',
+                  assertToken(s.configGeneration, 'configGeneration', RULES.generation),
+                ),
+              ],
+            ),
+          ]),
       // The upstreams' backup: what the proxied API routes answer when no replica can.
       ...methodRestrictedRoutes(s).map((route) => block('location', ['=', route.path], [errorReturn(503)])),
       block('location', ['/'], [directive('return', '404')]),

@@ -95,6 +95,11 @@ export interface NginxSettings {
   readonly proxyReadTimeoutSeconds: number;
   /** HSTS max-age. Default two years. */
   readonly hstsMaxAgeSeconds: number;
+  /**
+   * Identifier of this rendered configuration (hex), answered by the status listener at
+   * `GATEWAY_PATHS.configGeneration`: how a reload is confirmed applied. Default null (not served).
+   */
+  readonly configGeneration: string | null;
 }
 
 /** What callers pass: any subset of the settings; the rest comes from `DEFAULT_NGINX_SETTINGS`. */
@@ -144,6 +149,7 @@ export const DEFAULT_NGINX_SETTINGS: NginxSettings = Object.freeze({
   proxyConnectTimeoutMs: 500,
   proxyReadTimeoutSeconds: 10,
   hstsMaxAgeSeconds: 63_072_000,
+  configGeneration: null,
 } satisfies NginxSettings);
 
 const IPV4 = String.raw`(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)`;
@@ -172,6 +178,7 @@ export const RULES = {
     description: 'a hostname, *.domain or _',
   },
   size: { pattern: /^[1-9]\d{0,8}[km]?$/, description: 'a size such as 64k or 10m' },
+  generation: { pattern: /^[0-9a-f]{1,64}$/, description: 'lowercase hex, 1 to 64 digits' },
   user: { pattern: /^[a-z_][a-z0-9_-]{0,31}$/, description: 'a system user name' },
 } as const satisfies Record<string, TokenRule>;
 
@@ -305,6 +312,7 @@ const CHECKS: { readonly [K in keyof NginxSettings]-?: Check } = {
   proxyConnectTimeoutMs: integer(50, 75_000),
   proxyReadTimeoutSeconds: integer(1, 3600),
   hstsMaxAgeSeconds: integer(0, 1_000_000_000),
+  configGeneration: orNull(matches(RULES.generation)),
 };
 
 /** Port number of a `[address:]port` listen value. */
@@ -392,6 +400,7 @@ export function resolveNginxSettings(input: NginxSettingsInput = {}): NginxSetti
     proxyConnectTimeoutMs: input.proxyConnectTimeoutMs ?? d.proxyConnectTimeoutMs,
     proxyReadTimeoutSeconds: input.proxyReadTimeoutSeconds ?? d.proxyReadTimeoutSeconds,
     hstsMaxAgeSeconds: input.hstsMaxAgeSeconds ?? d.hstsMaxAgeSeconds,
+    configGeneration: input.configGeneration === undefined ? d.configGeneration : input.configGeneration,
   };
   for (const [field, check] of Object.entries(CHECKS) as [keyof NginxSettings, Check][]) {
     const error = check(resolved[field], field);

@@ -18,7 +18,7 @@ import { pollUntil } from '../../deployments/local/readiness';
 import { createLocalTls } from '../../deployments/local/tls';
 import { MONITORING_FILES, renderMonitoringFiles } from '../../deployments/monitoring/files';
 import { API_ROUTES, GATEWAY_FILES, GATEWAY_PATHS, PORTS, SERVICE } from '../../deployments/names';
-import { renderNginxConf } from '../../deployments/nginx';
+import { renderNginxConf, resolveNginxSettings } from '../../deployments/nginx';
 import { htpasswdLine } from '../../deployments/nginx/htpasswd';
 import { gatewayNginxSettings } from '../../infra/gateway';
 import { dockerMonitoringSettings } from '../../infra/monitoring';
@@ -112,15 +112,17 @@ beforeAll(async () => {
   const logPath = monitoring.gatewayMetrics.logPath;
   const metricsLog = await scope.volume('gateway-metrics-log');
   const conf = renderNginxConf(
-    gatewayNginxSettings({
-      v1Upstreams: [`${V1}:${PORTS.api}`],
-      v2Upstreams: [`${SERVICE.apiV2}:${PORTS.api}`],
-      httpsPort: PORTS.gatewayHttps,
-      rateLimitPerSecond: 100,
-      rateLimitBurst: 100,
-      canaryPercent: 0,
-      metricsLog: { path: logPath, volumeName: metricsLog },
-    }),
+    resolveNginxSettings(
+      gatewayNginxSettings({
+        v1Upstreams: [`${V1}:${PORTS.api}`],
+        v2Upstreams: [`${SERVICE.apiV2}:${PORTS.api}`],
+        httpsPort: PORTS.gatewayHttps,
+        rateLimitPerSecond: 100,
+        rateLimitBurst: 100,
+        canaryPercent: 0,
+        metricsLog: { path: logPath, volumeName: metricsLog },
+      }),
+    ),
   );
   // The Gateway's uploads (infra/gateway.ts): modes and owners included.
   const gatewayUploads: Upload[] = [

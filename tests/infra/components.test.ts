@@ -206,9 +206,15 @@ describe('ApiFleet', () => {
       );
       return {
         hosts: fleet.hosts,
-        addresses: fleet.addresses,
+        addresses: await Promise.all(fleet.addresses.map(valueOf)),
         containerNames: await Promise.all(fleet.containerNames.map(valueOf)),
-        deleteFirst: [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n),
+        options: [...recorder.options]
+          .filter(([n]) => n !== 't-api-v1')
+          .map(([n, o]) => ({
+            name: n,
+            deleteBeforeReplace: o.deleteBeforeReplace,
+            dependsOn: ((o.dependsOn ?? []) as { __name?: string }[]).map((d) => d.__name),
+          })),
       };
     });
 
@@ -222,14 +228,24 @@ describe('ApiFleet', () => {
     const containers = resources.filter((r) => r.type === TYPES.container);
     expect(containers.map((c) => c.name)).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
     expect(result.hosts).toEqual(['api-v1-1', 'api-v1-2', 'api-v1-3', 'api-v1-4']);
-    expect(result.addresses).toEqual(['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000', 'api-v1-4:8000']);
-    expect(result.containerNames).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
-    expect(result.deleteFirst).toEqual(['t-api-v1-1', 't-api-v1-2', 't-api-v1-3', 't-api-v1-4']);
+    // Names carry a hash of the spec: a changed replica starts beside the old one (no name clash).
+    result.containerNames.forEach((n, i) =>
+      expect(n).toMatch(new RegExp(`^t-api-v1-${i + 1}-[0-9a-f]{10}$`)),
+    );
+    expect(new Set(result.containerNames).size).toBe(4);
+    expect(result.addresses).toEqual(result.containerNames.map((n) => `${n}:8000`));
+    // Created before the old one goes (the provider would say delete-first), each after the previous.
+    expect(result.options).toEqual([
+      { name: 't-api-v1-1', deleteBeforeReplace: false, dependsOn: [] },
+      { name: 't-api-v1-2', deleteBeforeReplace: false, dependsOn: ['t-api-v1-1'] },
+      { name: 't-api-v1-3', deleteBeforeReplace: false, dependsOn: ['t-api-v1-2'] },
+      { name: 't-api-v1-4', deleteBeforeReplace: false, dependsOn: ['t-api-v1-3'] },
+    ]);
 
     const imageId = mockOutputs(TYPES.image, 't-api-image').repoDigest;
     containers.forEach((container, i) => {
       const inputs = container.inputs;
-      expect(inputs.name).toBe(`t-api-v1-${i + 1}`);
+      expect(inputs.name).toBe(result.containerNames[i]);
       expect(inputs.image).toBe(imageId);
       expect(inputs.ports ?? []).toEqual([]);
       expect(inputs.publishAllPorts ?? false).toBe(false);
@@ -336,14 +352,14 @@ describe('Gateway and Monitoring', () => {
         deleteFirst: [...recorder.options].filter(([, o]) => o.deleteBeforeReplace).map(([n]) => n),
         metricsLogPath: monitoring.gatewayMetricsLog.path,
         metricsLogVolume: await valueOf(monitoring.gatewayMetricsLog.volumeName),
-        nginxConf: gateway.nginxConf,
+        nginxConf: await valueOf(gateway.nginxConf),
       };
     });
     const fixedNames = resources
       .filter((r) => r.type === TYPES.container || r.type === TYPES.volume)
       .map((r) => r.name)
       .sort();
-    expect(fixedNames).toHaveLength(10);
+    expect(fixedNames).toHaveLength(11);
     expect(result.deleteFirst.sort()).toEqual(fixedNames);
     for (const image of resources.filter((r) => r.type === TYPES.remoteImage)) {
       expect(image.inputs.keepLocally).toBe(true);
@@ -359,16 +375,17 @@ describe('Gateway and Monitoring', () => {
     expect(result.metricsLogVolume).toBe('t-mon-gateway-metrics-log');
     expect(result.nginxConf).toContain(`access_log "${result.metricsLogPath}" gateway_metrics;`);
     const mount = { volumeName: 't-mon-gateway-metrics-log', containerPath: '/var/log/gateway-metrics' };
-    expect(nginx.inputs.volumes).toEqual([mount]);
+    const configMount = { volumeName: 't-gw-config', containerPath: '/etc/nginx/sg', readOnly: true };
+    expect(nginx.inputs.volumes).toEqual([configMount, mount]);
     const mtail = find(resources, TYPES.container, 't-mon-gateway-metrics');
     expect(mtail.inputs.volumes).toEqual([{ ...mount, readOnly: true }]);
     expect(mtail.inputs.command).toContain(`--logs=${result.metricsLogPath}`);
   });
 
-  test('a gateway without a metrics log mounts no volume and logs no metrics lines', async () => {
-    const { resources, result } = await runMocked(() => {
+  test('a gateway without a metrics log mounts only its config volume and logs no metrics lines', async () => {
+    const { resources, result } = await runMocked(async () => {
       const { Gateway } = load.gateway();
-      return new Gateway('t-gw', {
+      const gateway = new Gateway('t-gw', {
         nginxImage: 'nginx:1.28.0-alpine',
         exporterImage: 'nginx/nginx-prometheus-exporter:1.4.2',
         backendNetwork: 'b',
@@ -384,9 +401,12 @@ describe('Gateway and Monitoring', () => {
         certificatePem: 'cert',
         certificateKeyPem: 'key',
         htpasswd: 'api:{SSHA}x\n',
-      }).nginxConf;
+      });
+      return valueOf(gateway.nginxConf);
     });
-    expect(find(resources, TYPES.container, 't-gw').inputs.volumes ?? []).toEqual([]);
+    expect(find(resources, TYPES.container, 't-gw').inputs.volumes).toEqual([
+      { volumeName: 't-gw-config', containerPath: '/etc/nginx/sg', readOnly: true },
+    ]);
     expect(result).not.toContain('gateway_metrics');
   });
 });

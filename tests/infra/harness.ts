@@ -161,4 +161,5 @@ export const TYPES = {
   locallySignedCert: 'tls:index/locallySignedCert:LocallySignedCert',
   randomPassword: 'random:index/randomPassword:RandomPassword',
   randomBytes: 'random:index/randomBytes:RandomBytes',
+  gatewayConfig: 'pulumi-nodejs:dynamic/sentiment-gateway:GatewayConfig',
 } as const;

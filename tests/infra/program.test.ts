@@ -18,7 +18,7 @@ import {
 import { renderNginxConf, resolveNginxSettings } from '../../deployments/nginx';
 import { renderPrometheusConfig } from '../../deployments/prometheus/config';
 import { resolvePrometheusSettings } from '../../deployments/prometheus/settings';
-import { GATEWAY_FILES } from '../../deployments/names';
+import { GATEWAY_CONFIG_DIR, type GatewayFile } from '../../infra/gateway-files';
 import {
   find,
   isSecretInput,
@@ -118,6 +118,35 @@ function uploadContent(c: Recorded, file: string): string {
   return unwrap(upload.content) as string;
 }
 
+/** The gateway's current config generation: its id and files (the GatewayConfig's inputs). */
+function gatewayGenerationOf(resources: Recorded[]): { generation: string; files: GatewayFile[] } {
+  const config = find(resources, TYPES.gatewayConfig, 'sentiment-dev-gateway-live-config');
+  return {
+    generation: unwrap(config.inputs.generation) as string,
+    files: unwrap(config.inputs.files) as GatewayFile[],
+  };
+}
+/** One file of the gateway's generation by name (`nginx.conf`, `server.crt`, `server.key`, `htpasswd`). */
+function gatewayFile(resources: Recorded[], name: string): string {
+  const { generation, files } = gatewayGenerationOf(resources);
+  const file = files.find((f) => f.path === `${generation}/${name}`);
+  if (!file) throw new Error(`no gateway file ${name}; has ${files.map((f) => f.path).join(', ')}`);
+  return file.content;
+}
+/** The nginx settings paths of a generation, as gatewayGeneration renders them. */
+const generationPaths = (generation: string) => ({
+  certificatePath: `${GATEWAY_CONFIG_DIR}/${generation}/server.crt`,
+  certificateKeyPath: `${GATEWAY_CONFIG_DIR}/${generation}/server.key`,
+  htpasswdPath: `${GATEWAY_CONFIG_DIR}/${generation}/htpasswd`,
+  configGeneration: generation,
+});
+/** `name:8000` of each replica container, as the upstreams name them (names carry a spec hash). */
+const replicaUpstreams = (resources: Recorded[], prefix: string) =>
+  containers(resources)
+    .filter((c) => c.name.startsWith(prefix))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((c) => `${c.inputs.name as string}:8000`);
+
 /** Every resource of the default stack, with replica containers for `replicas` v1 replicas. */
 function expectedResources(replicas: number): string[] {
   const p = 'sentiment-dev';
@@ -144,6 +173,8 @@ function expectedResources(replicas: number): string[] {
     `${TYPES.container} ${p}-api-v2`,
     `sentiment-gateway:gateway:Gateway ${p}-gateway`,
     `${TYPES.remoteImage} ${p}-gateway-nginx-image`,
+    `${TYPES.volume} ${p}-gateway-config`,
+    `${TYPES.gatewayConfig} ${p}-gateway-live-config`,
     `${TYPES.container} ${p}-gateway`,
     `${TYPES.remoteImage} ${p}-gateway-exporter-image`,
     `${TYPES.container} ${p}-gateway-exporter`,
@@ -235,27 +266,40 @@ describe('the program with default settings', () => {
     );
   });
 
-  test('uploads the nginx.conf renderNginxConf produces for the computed upstream names', () => {
+  test('installs the nginx.conf renderNginxConf produces for the replica container names, in its generation', () => {
+    const { generation } = gatewayGenerationOf(run.resources);
+    const v1 = replicaUpstreams(run.resources, 'sentiment-dev-api-v1-');
+    expect(v1).toEqual(
+      [1, 2, 3].map((i) =>
+        expect.stringMatching(new RegExp(`^sentiment-dev-api-v1-${i}-[0-9a-f]{10}:8000$`)),
+      ),
+    );
     const expected = renderNginxConf(
       resolveNginxSettings({
-        v1Upstreams: ['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000'],
-        v2Upstreams: ['api-v2:8000'],
+        v1Upstreams: v1,
+        v2Upstreams: replicaUpstreams(run.resources, 'sentiment-dev-api-v2'),
         httpsListen: '8443',
         httpListen: '8080',
         statusListen: '8081',
         publicHttpsPort: 8443,
-        certificatePath: '/etc/nginx/tls/server.crt',
-        certificateKeyPath: '/etc/nginx/tls/server.key',
-        htpasswdPath: '/etc/nginx/auth/htpasswd',
+        ...generationPaths(generation),
         rateLimitPerSecond: 10,
         rateLimitBurst: 20,
         canaryPercent: 0,
         metricsLog: { path: '/var/log/gateway-metrics/metrics.log' },
       }),
     );
-    expect(uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf)).toBe(
-      expected,
-    );
+    expect(gatewayFile(run.resources, 'nginx.conf')).toBe(expected);
+    // nginx runs the live copy in the config volume, mounted read-only.
+    const gateway = container(run.resources, 'sentiment-dev-gateway');
+    expect(gateway.inputs.command).toEqual([
+      'nginx',
+      '-c',
+      `${GATEWAY_CONFIG_DIR}/nginx.conf`,
+      '-g',
+      'daemon off;',
+    ]);
+    expect(gateway.inputs.uploads ?? []).toEqual([]);
   });
 
   test('uploads the prometheus.yml renderPrometheusConfig produces for the computed target names', () => {
@@ -320,14 +364,17 @@ describe('the program with default settings', () => {
   test('shares one metrics log volume: nginx writes the file its nginx.conf names, mtail tails it read-only', () => {
     const gateway = container(run.resources, 'sentiment-dev-gateway');
     const mtail = container(run.resources, 'sentiment-dev-monitoring-gateway-metrics');
-    const conf = uploadContent(gateway, GATEWAY_FILES.conf);
+    const conf = gatewayFile(run.resources, 'nginx.conf');
     const logged = [...conf.matchAll(/^\s*access_log "([^"]+)" gateway_metrics;$/gm)].map((m) => m[1]!);
     expect(logged).toEqual(['/var/log/gateway-metrics/metrics.log']);
     const [logPath] = logged as [string];
     const volume = find(run.resources, TYPES.volume, 'sentiment-dev-monitoring-gateway-metrics-log');
     expect(volume.inputs.name).toBe('sentiment-dev-monitoring-gateway-metrics-log');
     const mount = { volumeName: volume.inputs.name, containerPath: path.posix.dirname(logPath) };
-    expect(gateway.inputs.volumes).toEqual([mount]);
+    expect(gateway.inputs.volumes).toEqual([
+      { volumeName: 'sentiment-dev-gateway-config', containerPath: GATEWAY_CONFIG_DIR, readOnly: true },
+      mount,
+    ]);
     expect(mtail.inputs.volumes).toEqual([{ ...mount, readOnly: true }]);
     // File mode on that path (no syslog listener), serving /metrics where Prometheus scrapes it.
     expect(mtail.inputs.command).toEqual([
@@ -368,16 +415,21 @@ describe('the program with default settings', () => {
     }
   });
 
-  test('keeps the uploads carrying the key, htpasswd and Grafana password secret, and only those', () => {
+  test('keeps the uploads and gateway files carrying the key, htpasswd and Grafana password secret, and only those', () => {
     const withSecretUploads = containers(run.resources)
       .filter((c) => isSecretInput(c.inputs.uploads))
       .map((c) => c.name);
-    expect(withSecretUploads.sort()).toEqual(['sentiment-dev-gateway', 'sentiment-dev-monitoring-grafana']);
-    const gateway = container(run.resources, 'sentiment-dev-gateway');
+    expect(withSecretUploads.sort()).toEqual(['sentiment-dev-monitoring-grafana']);
+    const config = find(run.resources, TYPES.gatewayConfig, 'sentiment-dev-gateway-live-config');
+    expect(isSecretInput(config.inputs.files)).toBe(true);
+    expect(isSecretInput(config.inputs.generation)).toBe(false);
     const password = mockOutputs(TYPES.randomPassword, 'sentiment-dev-credentials-api-password')
       .result as string;
-    expect(uploadContent(gateway, GATEWAY_FILES.htpasswd)).toMatch(/^api:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
-    expect(uploadContent(gateway, GATEWAY_FILES.htpasswd)).not.toContain(password);
+    expect(gatewayFile(run.resources, 'htpasswd')).toMatch(/^api:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
+    expect(gatewayFile(run.resources, 'htpasswd')).not.toContain(password);
+    expect(gatewayFile(run.resources, 'server.key')).toBe(
+      mockOutputs(TYPES.privateKey, 'sentiment-dev-tls-server-key').privateKeyPem,
+    );
     expect(
       uploadContent(
         container(run.resources, 'sentiment-dev-monitoring-grafana'),
@@ -439,21 +491,19 @@ describe('the program with default settings', () => {
     }
   });
 
-  test('replaces nginx whenever a container it resolved by name at start is replaced', () => {
-    // nginx looks the upstream hosts up once; a replaced replica may come back on a new IP. mtail is
-    // not among them: nginx only shares a file with it.
-    const labels = container(run.resources, 'sentiment-dev-gateway').inputs.labels as {
-      label: string;
-      value: string;
-    }[];
-    const resolved = labels.find((l) => l.label === 'sentiment-gateway.resolved-at-start');
-    expect(resolved?.value.split(',').sort()).toEqual(
-      [
-        'sentiment-dev-api-v1-1',
-        'sentiment-dev-api-v1-2',
-        'sentiment-dev-api-v1-3',
-        'sentiment-dev-api-v2',
-      ].map((name) => `${name}-id`),
+  test('rolls replicas: each is created before its predecessor goes, after the previous replica, and nginx only reloads', () => {
+    // A replacement starts beside the old container (its name carries a hash of its spec), one
+    // replica after the other; the gateway container does not depend on any replica: the config
+    // generation changes instead, and nginx reloads it.
+    const api = containers(run.resources).filter((c) => c.name.includes('-api-'));
+    for (const c of api) {
+      expect(c.inputs.name).toMatch(new RegExp(`^${c.name}-[0-9a-f]{10}$`));
+      expect(c.inputs.wait).toBe(true);
+    }
+    const gateway = container(run.resources, 'sentiment-dev-gateway');
+    expect(JSON.stringify(gateway.inputs)).not.toMatch(/api-v[12]/);
+    expect(gatewayFile(run.resources, 'nginx.conf')).toContain(
+      `server ${api[0]!.inputs.name as string}:8000`,
     );
   });
 
@@ -506,8 +556,10 @@ describe('the program with 5 v1 replicas', () => {
 
   test('renders five v1 upstreams and five v1 scrape targets with the replicas aliases', () => {
     const hosts = ['api-v1-1', 'api-v1-2', 'api-v1-3', 'api-v1-4', 'api-v1-5'];
-    const conf = uploadContent(container(run.resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf);
-    for (const host of hosts) expect(conf).toContain(`server ${host}:8000`);
+    const conf = gatewayFile(run.resources, 'nginx.conf');
+    for (const host of hosts) {
+      expect(conf).toMatch(new RegExp(`server sentiment-dev-${host}-[0-9a-f]{10}:8000`));
+    }
     const prometheus = uploadContent(
       container(run.resources, 'sentiment-dev-monitoring-prometheus'),
       '/etc/prometheus/prometheus.yml',
@@ -551,12 +603,13 @@ describe('the program with custom settings', () => {
     >;
     expect(csr.dnsNames).toEqual(['localhost', 'api.example.com']);
     expect(csr.ipAddresses).toEqual(['127.0.0.1', '192.168.1.20']);
-    const conf = uploadContent(container(resources, 'sentiment-dev-gateway'), GATEWAY_FILES.conf);
+    const conf = gatewayFile(resources, 'nginx.conf');
     expect(conf).toBe(
       renderNginxConf(
         resolveNginxSettings({
-          v1Upstreams: ['api-v1-1:8000', 'api-v1-2:8000', 'api-v1-3:8000'],
-          v2Upstreams: ['api-v2:8000'],
+          v1Upstreams: replicaUpstreams(resources, 'sentiment-dev-api-v1-'),
+          v2Upstreams: replicaUpstreams(resources, 'sentiment-dev-api-v2'),
+          ...generationPaths(gatewayGenerationOf(resources).generation),
           publicHttpsPort: 9443,
           rateLimitPerSecond: 25,
           rateLimitBurst: 50,
@@ -613,9 +666,7 @@ describe('the program with custom settings', () => {
     for (const resource of resources) {
       expect(plainStrings(resource.inputs).join('\n')).not.toContain(password);
     }
-    expect(uploadContent(container(resources, 'sentiment-dev-gateway'), GATEWAY_FILES.htpasswd)).toMatch(
-      /^client:\{SSHA\}/,
-    );
+    expect(gatewayFile(resources, 'htpasswd')).toMatch(/^client:\{SSHA\}/);
   });
 
   test(
@@ -689,13 +740,15 @@ describe('determinism', () => {
   test(
     'the same settings and mocked state render byte-identical uploads (no perpetual diff)',
     async () => {
-      const snapshot = (resources: Recorded[]) =>
-        Object.fromEntries(containers(resources).map((c) => [c.name, unwrap(c.inputs)]));
+      const snapshot = (resources: Recorded[]) => ({
+        ...Object.fromEntries(containers(resources).map((c) => [c.name, unwrap(c.inputs)])),
+        gateway: gatewayGenerationOf(resources),
+      });
       const first = await defaultRun();
       const second = await runProgram();
       expect(JSON.stringify(snapshot(second.resources))).toBe(JSON.stringify(snapshot(first.resources)));
-      // Guards the comparison itself: the uploads under test are really there.
-      expect(uploads(container(first.resources, 'sentiment-dev-gateway')).length).toBe(4);
+      // Guards the comparison itself: the files under test are really there.
+      expect(gatewayGenerationOf(first.resources).files.length).toBe(4);
     },
     MULTI_RUN_TIMEOUT,
   );

@@ -18,6 +18,6 @@ test('index.ts loads and type-checks under the loader pulumi up uses', async () 
   };
   expect(result.tsnode).toMatch(/ts-node@7/);
   expect(result.typescript).toMatch(/^5\./);
-  // The default stack: the same 39 resources the mock tests list.
-  expect(result.registered).toBe(39);
+  // The default stack: the same 41 resources the mock tests list.
+  expect(result.registered).toBe(41);
 }, 180_000);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { HttpRequestError } from '../../../deployments/local/http-client';
 import { findNginx } from '../../../deployments/local/nginx';
 import type { LocalStack } from '../../../deployments/local/stack';
 import { type GatewayClient, type Prediction, predict } from '../gateway/helpers';
@@ -25,6 +26,8 @@ export interface LoadOutcome {
   readonly replica?: string;
   readonly version?: string;
   readonly error?: string;
+  /** Id of a first attempt reset on a reused connection and retried (see `retryResetReused`). */
+  readonly resetRetried?: string;
 }
 
 export interface SteadyLoadOptions {
@@ -38,6 +41,18 @@ export interface SteadyLoadOptions {
   readonly actions?: readonly { readonly atMs: number; readonly run: () => void | Promise<void> }[];
   /** Prefix of the X-Request-ID of every request. */
   readonly label?: string;
+  /**
+   * Stop sending `tailMs` (default 2000) after this settles, even before `durationMs` (then a cap):
+   * load that lasts exactly as long as an operation of unknown length, such as a `pulumi up`.
+   */
+  readonly stopAfter?: Promise<unknown>;
+  readonly tailMs?: number;
+  /**
+   * Retry once, on a new connection, a request reset on a reused keep-alive connection before any
+   * answer: what a reload's closing of idle connections does (see README, Faults). The outcome
+   * then records the reset attempt's request id in `resetRetried`. Default false.
+   */
+  readonly retryResetReused?: boolean;
 }
 
 const until = (t0: number, atMs: number) =>
@@ -56,16 +71,28 @@ export async function steadyLoad(stack: GatewayClient, options: SteadyLoadOption
   );
   const t0 = Date.now();
   const pending: Promise<LoadOutcome>[] = [];
+  let stopped = false;
+  void options.stopAfter
+    ?.then(
+      () => undefined,
+      () => undefined,
+    )
+    .then(() => setTimeout(() => (stopped = true), options.tailMs ?? 2000));
   const actions = (options.actions ?? []).map(async (action) => {
     await until(t0, action.atMs);
     await action.run();
   });
-  const send = async (client: string, agent: https.Agent, i: number): Promise<LoadOutcome> => {
-    const requestId = `${label}-${client}-${i}`;
+  const send = async (
+    client: string,
+    agent: https.Agent | undefined,
+    i: number,
+    resetRetried?: string,
+  ): Promise<LoadOutcome> => {
+    const requestId = resetRetried === undefined ? `${label}-${client}-${i}` : `${resetRetried}-retry`;
     const sentAt = Date.now();
     try {
       const response = await predict(stack, `steady load ${i}`, {
-        agent,
+        ...(agent && { agent }),
         localAddress: client,
         headers: { 'X-Request-ID': requestId, ...options.headers },
       });
@@ -82,15 +109,34 @@ export async function steadyLoad(stack: GatewayClient, options: SteadyLoadOption
         body: response.body,
         replica: body?.replica,
         version: body?.version,
+        ...(resetRetried !== undefined && { resetRetried }),
       };
     } catch (error) {
-      return { client, requestId, sentAt, ms: Date.now() - sentAt, status: 0, error: String(error) };
+      const e = error as HttpRequestError;
+      if (
+        options.retryResetReused &&
+        resetRetried === undefined &&
+        e.code === 'ECONNRESET' &&
+        e.reusedSocket
+      ) {
+        return send(client, undefined, i, requestId);
+      }
+      return {
+        client,
+        requestId,
+        sentAt,
+        ms: Date.now() - sentAt,
+        status: 0,
+        error: String(error),
+        ...(resetRetried !== undefined && { resetRetried }),
+      };
     }
   };
   await Promise.all(
     options.clients.map(async (client, c) => {
       for (let i = 0; i < perClient; i++) {
         await until(t0, i * intervalMs);
+        if (stopped) break;
         pending.push(send(client, agents[c]!, i));
       }
     }),

@@ -6,7 +6,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { airgapCacheRoot } from '../../../airgap/cache';
-import { exportLines, pulumiEnv } from '../../../airgap/toolchain/env';
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { DYNAMIC_PROVIDER_LAUNCHER, exportLines, pulumiEnv } from '../../../airgap/toolchain/env';
 import { goFailure } from '../../../airgap/toolchain/failures';
 import { pseudoVersion, renderGoMod } from '../../../airgap/toolchain/go-module';
 import { sdkVersions } from '../../../airgap/toolchain/lockfile';
@@ -299,6 +303,26 @@ describe('the pulumi environment', () => {
       'export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true"',
       'export PATH="/c/t/bin:$PATH"',
     ]);
+  });
+});
+
+describe('the dynamic provider launcher', () => {
+  test("has the name the CLI looks for, and finds and runs the SDK's dynamic provider from the project", async () => {
+    expect(DYNAMIC_PROVIDER_LAUNCHER.name).toBe('pulumi-resource-pulumi-nodejs');
+    const dir = await mkdtemp(path.join(tmpdir(), 'launcher-'));
+    try {
+      const launcher = path.join(dir, DYNAMIC_PROVIDER_LAUNCHER.name);
+      await writeFile(launcher, DYNAMIC_PROVIDER_LAUNCHER.content);
+      await chmod(launcher, 0o755);
+      // Run from the repository (as the CLI runs plugins from the project): what answers is the
+      // SDK's dynamic provider, refusing to run without the engine's address.
+      const result = await promisify(execFile)(launcher, [], {
+        cwd: path.resolve(__dirname, '../../..'),
+      }).catch((error: { code: number; stderr: string }) => error);
+      expect('stderr' in result ? result.stderr : '').toMatch(/Missing <engine> address/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
