@@ -66,7 +66,8 @@ export async function memorySoak(options: {
       const state = await inspect(name);
       const memory = await containerMemory(id);
       containers.push({
-        name: name.slice(options.prefix.length + 1),
+        // Without the replicas' spec hash: names that read the same from run to run.
+        name: name.slice(options.prefix.length + 1).replace(/-[0-9a-f]{10}$/, ''),
         limitMb: round1(memory.limit / MB),
         startPeakMb: round1(startPeak / MB),
         peakMb: round1(memory.peak / MB),

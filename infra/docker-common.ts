@@ -31,6 +31,27 @@ export const STOP_GRACE_SECONDS = {
   sidecar: 10,
 } as const;
 
+/**
+ * Memory limits in MiB, sized from `npm run test:e2e:faults` and `npm run bench -- --only docker`:
+ * the cgroup peak of each container from its start and through 60 s at 64 connections (2026-12-02,
+ * README "Memory limits"). Each keeps 3-4x its measured peak, more where use grows with time.
+ * - gateway 64: peak 16 MiB with 2 workers (pinned: `worker_processes auto` would count the host's
+ *   CPUs, and memory with them); the shared zones (rate limit, upstreams) fill with use.
+ * - Prometheus 256: peak 29 MiB after minutes; its head block grows for 2 h before compaction.
+ * - Alertmanager 64: peak 17 MiB; silences and alerts are small.
+ * - exporter 32, mtail 32: peaks 4 and 9 MiB.
+ * - Grafana 256: not measured (it cannot run here); its documented minimum.
+ * The API's (256, `apiMemoryMb`) is a setting: peaks 80 MiB at start, 110 MiB in the soak.
+ */
+export const MEMORY_LIMIT_MB = {
+  gateway: 64,
+  nginxExporter: 32,
+  prometheus: 256,
+  alertmanager: 64,
+  grafana: 256,
+  gatewayMetrics: 32,
+} as const;
+
 /** Bounded json-file logs (`docker logs` works; the disk doesn't fill). Explicit driver: the options are its own. */
 export const logging = {
   logDriver: 'json-file',

@@ -2,7 +2,7 @@
  * Delivers the gateway's configuration to the engine without replacing the nginx container: a
  * Pulumi dynamic resource (it runs in the Node language host; no provider plugin) that writes each
  * new generation into the config volume, has the running nginx check it (`nginx -t`), makes it
- * live, reloads nginx (SIGHUP: new workers, old ones finish their requests) and waits until nginx
+ * live, reloads nginx (`nginx -s reload`: new workers, old ones finish their requests) and waits until nginx
  * answers with the new generation. Rate limits, certificates, passwords and upstream lists change
  * this way with no dropped request.
  *
@@ -15,6 +15,7 @@ import { GATEWAY_PATHS, PORTS } from '../deployments/names';
 import {
   activateGenerationScript,
   GATEWAY_CONFIG_DIR,
+  LIVE_CONF,
   writeGenerationScript,
   type GatewayFile,
 } from './gateway-files';
@@ -144,7 +145,18 @@ async function apply(inputs: GatewayConfigInputs, previous: string | null): Prom
     activateGenerationScript(WRITER_MOUNT, generation, keep),
   );
   if (reload) {
-    await mustDocker('reloading nginx', ['kill', '--signal', 'HUP', container]);
+    // nginx's own `-s reload` (SIGHUP to the master from inside), not `docker kill --signal HUP`:
+    // Docker 20.10 records any `docker kill` as a manual stop, and `unless-stopped` then neither
+    // restarts the gateway after a crash nor after an engine restart (found by the e2e-faults tier).
+    await mustDocker('reloading nginx', [
+      'exec',
+      container,
+      'nginx',
+      '-c',
+      `${GATEWAY_CONFIG_DIR}/${LIVE_CONF}`,
+      '-s',
+      'reload',
+    ]);
     const deadline = Date.now() + RELOAD_WAIT_MS;
     let served = await servedGeneration(container);
     while (served !== generation) {

@@ -9,6 +9,7 @@ import {
   hardening,
   logging,
   memoryLimit,
+  MEMORY_LIMIT_MB,
   pinnedImage,
   publicHost,
   STOP_GRACE_SECONDS,
@@ -75,8 +76,14 @@ export function gatewayNginxSettings(
     rateLimitBurst: args.rateLimitBurst,
     canaryPercent: args.canaryPercent,
     metricsLog: args.metricsLog ? { path: args.metricsLog.path } : null,
+    // Not `auto`: in a container that is the host's CPU count, and memory grows with it (see
+    // MEMORY_LIMIT_MB). Two workers carry well over the replicas' throughput (README Performance).
+    workerProcesses: GATEWAY_WORKER_PROCESSES,
   };
 }
+
+/** nginx workers in the gateway container. */
+export const GATEWAY_WORKER_PROCESSES = 2;
 
 /** Capabilities the nginx master keeps, in the engine's spelling (it adds `CAP_` when absent). */
 export const GATEWAY_CAPABILITIES = ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] as const;
@@ -153,8 +160,9 @@ export class Gateway extends pulumi.ComponentResource {
         image: nginxImage.imageId,
         envs: ['NGINX_ENTRYPOINT_QUIET_LOGS=1'],
         command: ['nginx', '-c', `${GATEWAY_CONFIG_DIR}/${LIVE_CONF}`, '-g', 'daemon off;'],
-        // Read-write. A root-owned volume is fine: the master (root, owner of a fresh volume) opens
-        // its logs before the workers drop to `nginx` and write through the inherited descriptor.
+        // The config read-only. The metrics log read-write; a root-owned volume is fine: the master
+        // (root, owner of a fresh volume) opens its logs before the workers drop to `nginx` and write
+        // through the inherited descriptor.
         volumes: [
           { volumeName: configVolume.name, containerPath: GATEWAY_CONFIG_DIR, readOnly: true },
           ...(args.metricsLog
@@ -189,7 +197,7 @@ export class Gateway extends pulumi.ComponentResource {
         // nginx's graceful stop (the official image's STOPSIGNAL too): finish in-flight requests.
         stopSignal: 'SIGQUIT',
         destroyGraceSeconds: STOP_GRACE_SECONDS.gateway,
-        ...memoryLimit(128),
+        ...memoryLimit(MEMORY_LIMIT_MB.gateway),
         // The master needs CHOWN (temp dirs) and SETUID/SETGID (workers run as nginx); nothing else.
         // Spelled as the engine stores them (CAP_...): `CHOWN` read back as `CAP_CHOWN` after a refresh
         // and planned a replacement of the gateway on every later up.
@@ -215,7 +223,7 @@ export class Gateway extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.backendNetwork, aliases: [SERVICE.nginxExporter] }],
         restart: 'unless-stopped',
         destroyGraceSeconds: STOP_GRACE_SECONDS.sidecar,
-        ...memoryLimit(32),
+        ...memoryLimit(MEMORY_LIMIT_MB.nginxExporter),
         readOnly: true,
         ...hardening,
         ...logging,

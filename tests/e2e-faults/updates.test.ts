@@ -110,7 +110,12 @@ async function engineEvents(since: number, until: number): Promise<EngineEvent[]
           Actor: { Attributes: { name: string } };
         },
     )
-    .map((e) => ({ status: e.status, id: e.id, time: e.timeNano / 1e6, name: e.Actor.Attributes.name }));
+    .map((e) => ({
+      status: e.status,
+      id: e.id,
+      time: e.timeNano / 1e6,
+      name: e.Actor.Attributes.name,
+    }));
 }
 
 /** request id -> upstream address of every request the gateway logged (its JSON access log). */
@@ -176,24 +181,39 @@ describe('rolling updates', () => {
 
     const events = await engineEvents(started, Date.now());
     const at = (id: string, status: string) => events.find((e) => e.id === id && e.status === status)?.time;
-    const upstreams = await gatewayUpstreams();
-    const firstServed = (address: string) =>
-      Math.min(
-        ...outcomes.filter((o) => upstreams.get(o.requestId)?.startsWith(`${address}:`)).map((o) => o.sentAt),
-      );
     const firstOldStop = Math.min(...before.map((b) => at(b.id, 'kill') ?? Infinity));
     expect(Number.isFinite(firstOldStop)).toBe(true);
+    // The gateway's reload: `nginx -s reload` run in the nginx container (GatewayConfig then waits
+    // until nginx answers with the new generation before Pulumi goes on to delete anything).
+    const gatewayName = await name('gateway');
+    const reloads = events.filter(
+      (e) =>
+        e.name === gatewayName && e.status.startsWith('exec_start: nginx') && e.status.endsWith('-s reload'),
+    );
+    expect(reloads).toHaveLength(1);
+    const reloadAt = reloads[0]!.time;
+    expect(reloadAt).toBeLessThan(firstOldStop);
+    const upstreams = await gatewayUpstreams();
+    const served = (address: string) =>
+      outcomes.filter((o) => upstreams.get(o.requestId)?.startsWith(`${address}:`)).map((o) => o.sentAt);
     const v1 = after.filter((a) => a.name.includes('-api-v1-'));
     v1.forEach((replica, i) => {
       const healthy = at(replica.id, 'health_status: healthy');
       expect([replica.name, healthy]).toEqual([replica.name, expect.any(Number)]);
-      // Healthy, then given traffic by nginx, before any old replica got its stop signal.
-      expect(healthy!).toBeLessThan(firstServed(replica.address));
-      expect(firstServed(replica.address)).toBeLessThan(firstOldStop);
+      // Healthy before nginx was reloaded onto it, before any old replica got its stop signal; and
+      // nginx did send it traffic during the rollout.
+      expect(healthy!).toBeLessThan(reloadAt);
+      expect([replica.name, served(replica.address).length > 0]).toEqual([replica.name, true]);
       // One at a time: the next replica is created only once this one is healthy.
       const next = v1[i + 1];
       if (next) expect(at(next.id, 'create')!).toBeGreaterThan(healthy!);
     });
+    // No old replica was sent a request after its stop signal.
+    const oldServedAfterStop = before.filter((b) => served(b.address).some((t) => t > at(b.id, 'kill')!));
+    expect(oldServedAfterStop).toEqual([]);
+    figures.push(
+      `rollout: reload ${((firstOldStop - reloadAt) / 1000).toFixed(2)} s before the first old replica's stop signal`,
+    );
   });
 
   test('v1 scales 3 -> 4 -> 3 with 0 failed requests; the fourth replica serves while it exists', async () => {
@@ -236,7 +256,7 @@ function presentedCertificate(): Promise<string> {
 }
 
 describe('gateway changes reach nginx by reload, never by replacement', () => {
-  test('a new rate limit: no failed request, the same gateway container', async () => {
+  test('a new rate limit: no failed request, the same gateway container, which Docker still restarts after the reload', async () => {
     const id = (await inspect(await name('gateway'))).Id;
     await deployment.pulumi(['config', 'set', 'rateLimitPerSecond', '12']);
     const { outcomes, ms } = await clock.phase('rate limit change', () => loadDuring('rate-limit', up));
@@ -245,6 +265,25 @@ describe('gateway changes reach nginx by reload, never by replacement', () => {
     const conf = await docker(['exec', await name('gateway'), 'cat', '/etc/nginx/sg/nginx.conf']);
     expect(conf).toMatch(/rate=12r\/s/);
     figures.push(`rate limit change applied in ${(ms / 1000).toFixed(1)} s`);
+    // A reload must not leave the gateway looking manually stopped to Docker: its process killed
+    // now, the restart policy still brings it back (a `docker kill --signal HUP` reload did not).
+    const before = await inspect(await name('gateway'));
+    process.kill(before.State.Pid, 'SIGKILL');
+    const back = await pollUntil(
+      async () => {
+        const state = await inspect(await name('gateway'));
+        return state.RestartCount > before.RestartCount && state.State.Status === 'running'
+          ? state
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the gateway restarted by its policy after a reload' },
+    );
+    expect(back.State.Pid).not.toBe(before.State.Pid);
+    await pollUntil(async () => ((await predict(gateway, 'back')).status === 200 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'HTTPS 200 after the gateway restarted',
+    });
   });
 
   test('a rotated certificate: no failed request, the same gateway container, the new certificate served', async () => {
@@ -356,12 +395,17 @@ describe('restarts the engine makes', () => {
     const started = Date.now();
     await clock.phase('engine restart', restartEngine);
     const seen = new Set<string>();
+    const answers = new Map<string, number>();
     await pollUntil(
       async () => {
         const response = await predict(gateway, 'after the engine restart', { timeoutMs: 2_000 }).catch(
-          () => undefined,
+          (error: NodeJS.ErrnoException) => error.code ?? 'error',
         );
-        if (response?.status === 200) seen.add(response.json<Prediction>().replica);
+        const key = typeof response === 'string' ? response : String(response.status);
+        answers.set(key, (answers.get(key) ?? 0) + 1);
+        if (typeof response !== 'string' && response.status === 200) {
+          seen.add(response.json<Prediction>().replica);
+        }
         return ['api-v1-1', 'api-v1-2', 'api-v1-3'].every((r) => seen.has(r)) ? true : undefined;
       },
       {
@@ -369,7 +413,16 @@ describe('restarts the engine makes', () => {
         intervalMs: 100,
         what: 'every v1 replica answering through the gateway after the engine restart',
       },
-    );
+    ).catch(async (error: Error) => {
+      // What the engine shows, for the failure message: states, addresses, what nginx logged.
+      const ps = await dockerExec(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+      const gatewayLogs = await dockerExec(['logs', '--tail', '30', await name('gateway')]);
+      const addresses = (await apiContainers()).map((c) => `${c.name} ${c.address}`).join('\n');
+      throw new Error(
+        `${error.message}\nseen: ${[...seen].join(', ')}; answers: ${JSON.stringify([...answers])}\n` +
+          `${ps.stdout}\n${addresses}\ngateway log (stderr):\n${gatewayLogs.stderr}`,
+      );
+    });
     const ms = Date.now() - started;
     clock.record('engine restart to every v1 replica serving', ms);
     const after = await apiContainers();

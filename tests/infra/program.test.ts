@@ -18,6 +18,7 @@ import {
 import { renderNginxConf, resolveNginxSettings } from '../../deployments/nginx';
 import { renderPrometheusConfig } from '../../deployments/prometheus/config';
 import { resolvePrometheusSettings } from '../../deployments/prometheus/settings';
+import { MEMORY_LIMIT_MB } from '../../infra/docker-common';
 import { GATEWAY_CONFIG_DIR, type GatewayFile } from '../../infra/gateway-files';
 import {
   find,
@@ -287,6 +288,7 @@ describe('the program with default settings', () => {
         rateLimitBurst: 20,
         canaryPercent: 0,
         metricsLog: { path: '/var/log/gateway-metrics/metrics.log' },
+        workerProcesses: 2,
       }),
     );
     expect(gatewayFile(run.resources, 'nginx.conf')).toBe(expected);
@@ -507,10 +509,26 @@ describe('the program with default settings', () => {
     );
   });
 
-  test('gives every container a restart policy and a memory limit', () => {
+  test('gives every container a restart policy and the memory limit sized for it', () => {
     for (const c of containers(run.resources)) {
       expect([c.name, c.inputs.restart]).toEqual([c.name, 'unless-stopped']);
       expect(c.inputs.memory).toEqual(expect.any(Number));
+    }
+    const limits = Object.fromEntries(
+      containers(run.resources)
+        .filter((c) => !c.name.includes('-api-'))
+        .map((c) => [c.name.replace('sentiment-dev-', ''), c.inputs.memory]),
+    );
+    expect(limits).toEqual({
+      gateway: MEMORY_LIMIT_MB.gateway,
+      'gateway-exporter': MEMORY_LIMIT_MB.nginxExporter,
+      'monitoring-prometheus': MEMORY_LIMIT_MB.prometheus,
+      'monitoring-alertmanager': MEMORY_LIMIT_MB.alertmanager,
+      'monitoring-grafana': MEMORY_LIMIT_MB.grafana,
+      'monitoring-gateway-metrics': MEMORY_LIMIT_MB.gatewayMetrics,
+    });
+    for (const c of containers(run.resources).filter((x) => x.name.includes('-api-'))) {
+      expect([c.name, c.inputs.memory]).toEqual([c.name, 256]);
     }
   });
 
@@ -615,6 +633,7 @@ describe('the program with custom settings', () => {
           rateLimitBurst: 50,
           canaryPercent: 5,
           metricsLog: { path: '/var/log/gateway-metrics/metrics.log' },
+          workerProcesses: 2,
         }),
       ),
     );
