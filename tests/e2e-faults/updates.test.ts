@@ -6,9 +6,9 @@
  * restarts under the stack. Needs what `npm run test:e2e` needs, plus wrk; it restarts the engine
  * (run it where that is fine: CI, or your own machine's engine).
  *
- * The load generator retries once, on a new connection, a request reset on a reused keep-alive
- * connection before any answer (what a reload's closing of idle connections does; README, Faults),
- * and each test checks nginx never read such a request. Everything else counts as a failure.
+ * The load generator retries once, on a new connection, a request reset before any answer (what a
+ * reload's closing of idle connections does; README, Faults), and each test checks nginx never read
+ * such a request. Everything else counts as a failure.
  */
 import tls from 'node:tls';
 import { pollUntil } from '../../deployments/local/readiness';
@@ -144,7 +144,7 @@ async function loadDuring(
     perClientRate,
     durationMs: 400_000,
     stopAfter: running,
-    retryResetReused: true,
+    retryResets: true,
     label,
   });
   await running;
@@ -158,7 +158,7 @@ async function expectNoLoss(what: string, outcomes: LoadOutcome[]): Promise<void
   const logged = await gatewayUpstreams();
   expect(resets.filter((o) => logged.has(o.resetRetried!))).toEqual([]);
   figures.push(
-    `${what}: ${outcomes.length} requests, 0 failed, ${resets.length} reset on a reused connection and retried`,
+    `${what}: ${outcomes.length} requests, 0 failed, ${resets.length} reset before any answer and retried`,
   );
 }
 

@@ -229,10 +229,11 @@ function postOn(agent: https.Agent | false, id: string): Promise<KeepAliveOutcom
   });
 }
 
-test('nginx -s reload during keep-alive load: only reused idle connections are reset, before nginx reads the request, so one retry makes it zero', async () => {
-  // nginx closes idle keep-alive connections when old workers shut down; a request written at that
-  // moment is reset (nginx trac #1022; `keepalive_min_timeout` in nginx 1.31 narrows it). Node's
-  // advice for such resets on a reused socket is to retry; this proves the retry is safe.
+test('nginx -s reload during keep-alive load: only idle connections are reset, before nginx reads the request, so one retry makes it zero', async () => {
+  // nginx closes idle connections when old workers shut down: keep-alive ones, and, on a loaded
+  // machine, ones an old worker accepted in that instant before their request arrived (seen on CI).
+  // A request written at that moment is reset (nginx trac #1022; `keepalive_min_timeout` in nginx
+  // 1.31 narrows it). Node's advice for such resets is to retry; this proves the retry is safe.
   const agent = new https.Agent({ keepAlive: true, maxSockets: 6 });
   const retried: { first: KeepAliveOutcome; retry: KeepAliveOutcome }[] = [];
   const load = closedLoop('reload-keepalive', 6, async (id) => {
@@ -249,12 +250,9 @@ test('nginx -s reload during keep-alive load: only reused idle connections are r
     agent.destroy();
   }
   expect(load.outcomes.filter((o) => o.status !== 200)).toEqual([]);
-  // Every first attempt that failed was a reset of a reused connection, and its retry succeeded.
+  // Every first attempt that failed was a reset (no answer), and its retry succeeded.
   expect(
-    retried.filter(
-      ({ first, retry }) =>
-        !(first.reusedSocket === true && first.code === 'ECONNRESET' && retry.status === 200),
-    ),
+    retried.filter(({ first, retry }) => !(first.code === 'ECONNRESET' && retry.status === 200)),
   ).toEqual([]);
   // nginx never read the reset requests: the access log has every answered request and none of them.
   const lastId = load.outcomes.at(-1)!.id;

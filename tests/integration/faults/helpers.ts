@@ -26,7 +26,7 @@ export interface LoadOutcome {
   readonly replica?: string;
   readonly version?: string;
   readonly error?: string;
-  /** Id of a first attempt reset on a reused connection and retried (see `retryResetReused`). */
+  /** Id of a first attempt reset before any answer and retried (see `retryResets`). */
   readonly resetRetried?: string;
 }
 
@@ -48,11 +48,12 @@ export interface SteadyLoadOptions {
   readonly stopAfter?: Promise<unknown>;
   readonly tailMs?: number;
   /**
-   * Retry once, on a new connection, a request reset on a reused keep-alive connection before any
-   * answer: what a reload's closing of idle connections does (see README, Faults). The outcome
-   * then records the reset attempt's request id in `resetRetried`. Default false.
+   * Retry once, on a new connection, a request reset before any answer (ECONNRESET): what a
+   * reload's closing of idle connections does, mostly to reused keep-alive ones (see README,
+   * Faults). The outcome then records the reset attempt's request id in `resetRetried`, for the
+   * caller to check nginx never read it. Default false.
    */
-  readonly retryResetReused?: boolean;
+  readonly retryResets?: boolean;
 }
 
 const until = (t0: number, atMs: number) =>
@@ -113,12 +114,7 @@ export async function steadyLoad(stack: GatewayClient, options: SteadyLoadOption
       };
     } catch (error) {
       const e = error as HttpRequestError;
-      if (
-        options.retryResetReused &&
-        resetRetried === undefined &&
-        e.code === 'ECONNRESET' &&
-        e.reusedSocket
-      ) {
+      if (options.retryResets && resetRetried === undefined && e.code === 'ECONNRESET') {
         return send(client, undefined, i, requestId);
       }
       return {
