@@ -4,6 +4,7 @@
  * free host ports, a name prefix of its own), and the engine objects it made, found by that prefix.
  */
 import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import { freePorts } from '../deployments/local/ports';
 import type { GatewayClient } from '../deployments/local/stack';
 import { builtImages, docker, dockerExec } from './engine';
@@ -30,6 +31,11 @@ export interface Deployment {
   outputs(): Promise<StackOutputs>;
   /** The gateway as a test client sees it (127.0.0.1, the CA, the credentials). */
   client(outputs: StackOutputs): GatewayClient;
+  /**
+   * Ends the deployment: `pulumi destroy` and removal of whatever destroy left unless `destroyed`
+   * (it already ran and was checked), then the temporary project.
+   */
+  discard(options?: { destroyed?: boolean }): Promise<void>;
 }
 
 export const STACK = 'airgap';
@@ -80,21 +86,35 @@ export async function prepareDeployment(
       tls: { caCertPem: outputs.caCertificate },
       auth: { user: outputs.apiUser, password: outputs.apiPassword },
     }),
+    async discard({ destroyed = false } = {}) {
+      if (!destroyed) {
+        await project.pulumi(['destroy', '--yes', '--stack', STACK], { timeoutMs: 300_000 });
+        await forceRemove(prefix);
+      }
+      await project.remove();
+    },
   };
+}
+
+/** Names of the engine's containers, networks or volumes (containers in any state) starting with `prefix`, sorted. */
+export async function namesStartingWith(
+  kind: 'container' | 'network' | 'volume',
+  prefix: string,
+): Promise<string[]> {
+  const format = kind === 'container' ? '{{.Names}}' : '{{.Name}}';
+  return (await docker([kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--format', format]))
+    .split('\n')
+    .filter((n) => n.startsWith(prefix))
+    .sort();
 }
 
 /** Names of the engine's containers, networks and volumes whose names start with `prefix`. */
 export async function engineObjects(prefix: string): Promise<string[]> {
-  const names = async (kind: 'container' | 'network' | 'volume', format: string) =>
-    (await docker([kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--format', format]))
-      .split('\n')
-      .filter((n) => n.startsWith(prefix))
-      .map((n) => `${kind} ${n}`);
-  return [
-    ...(await names('container', '{{.Names}}')),
-    ...(await names('network', '{{.Name}}')),
-    ...(await names('volume', '{{.Name}}')),
-  ].sort();
+  const kinds = ['container', 'network', 'volume'] as const;
+  const lists = await Promise.all(
+    kinds.map(async (kind) => (await namesStartingWith(kind, prefix)).map((n) => `${kind} ${n}`)),
+  );
+  return lists.flat().sort();
 }
 
 /** Removes whatever is left under `prefix` (after a failed destroy): containers, then networks and volumes. */
@@ -116,6 +136,27 @@ export async function inspect(name: string): Promise<{
   return (JSON.parse(await docker(['inspect', name])) as never[])[0]!;
 }
 
+/** The address of a container on its first (for an API replica: its only) network. */
+export const firstAddress = (state: Awaited<ReturnType<typeof inspect>>): string | undefined =>
+  Object.values(state.NetworkSettings.Networks)[0]?.IPAddress;
+
+/** The certificate the gateway presents over TLS to `client` (for `localhost`), and whether it verified. */
+export function presentedCertificate(
+  client: GatewayClient,
+): Promise<{ pem: string; authorizationError: string | null }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      { host: client.host, port: client.ports.https, servername: 'localhost', ca: client.tls.caCertPem },
+      () => {
+        const pem = socket.getPeerX509Certificate()!.toString();
+        socket.end();
+        resolve({ pem, authorizationError: socket.authorized ? null : String(socket.authorizationError) });
+      },
+    );
+    socket.once('error', reject);
+  });
+}
+
 /** True when the certificate the gateway presents chains to `caPem` (checked by the TLS client too). */
 export function signedBy(certificatePem: string, caPem: string): boolean {
   const ca = new X509Certificate(caPem);
@@ -129,9 +170,7 @@ export function signedBy(certificatePem: string, caPem: string): boolean {
  */
 export async function currentContainer(prefix: string, suffix: string): Promise<string> {
   const pattern = new RegExp(`^${prefix}-${suffix}(-[0-9a-f]{10})?$`);
-  const names = (await docker(['ps', '-a', '--format', '{{.Names}}']))
-    .split('\n')
-    .filter((n) => pattern.test(n));
+  const names = (await namesStartingWith('container', `${prefix}-${suffix}`)).filter((n) => pattern.test(n));
   if (names.length !== 1)
     throw new Error(
       `expected one container ${prefix}-${suffix}[-hash], found: ${names.join(', ') || 'none'}`,

@@ -190,3 +190,42 @@ export async function relabelImage(from: string, repository: string): Promise<st
   );
   return tag;
 }
+
+/** A container event of the engine (`docker events`), its time in ms. */
+export interface ContainerEvent {
+  readonly status: string;
+  readonly id: string;
+  readonly time: number;
+  /** The container's name, the exit code of a `die`, ... */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The engine's container events between two instants (ms, a second of margin each side), filtered. */
+export async function containerEvents(
+  since: number,
+  until: number,
+  filters: readonly string[] = [],
+): Promise<ContainerEvent[]> {
+  const text = await docker([
+    'events',
+    '--since',
+    String(Math.floor(since / 1000) - 1),
+    '--until',
+    String(Math.ceil(until / 1000) + 1),
+    ...['type=container', ...filters].flatMap((f) => ['--filter', f]),
+    '--format',
+    '{{json .}}',
+  ]);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const e = JSON.parse(line) as {
+        status: string;
+        id: string;
+        timeNano: number;
+        Actor: { Attributes: Record<string, string> };
+      };
+      return { status: e.status, id: e.id, time: e.timeNano / 1e6, attributes: e.Actor.Attributes };
+    });
+}

@@ -133,8 +133,6 @@ export class ApiFleet extends pulumi.ComponentResource {
    * container's whole spec, so a changed replica gets a new name and starts beside the old one.
    */
   readonly containerNames: pulumi.Output<string>[];
-  /** Docker container ids: they change whenever a replica is replaced. */
-  readonly containerIds: pulumi.Output<string>[];
 
   constructor(name: string, args: ApiFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super('sentiment-gateway:api:ApiFleet', name, {}, opts);
@@ -195,13 +193,11 @@ export class ApiFleet extends pulumi.ComponentResource {
     }
     this.addresses = containers.map((c) => pulumi.interpolate`${c.name}:${PORTS.api}`);
     this.containerNames = containers.map((c) => c.name);
-    this.containerIds = containers.map((c) => c.id);
     this.registerOutputs({
       hosts: this.hosts,
       addresses: this.addresses,
       targets: this.targets,
       containerNames: this.containerNames,
-      containerIds: this.containerIds,
     });
   }
 }

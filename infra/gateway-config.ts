@@ -209,7 +209,8 @@ export class GatewayConfig extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      { ...args, files: pulumi.secret(args.files), generation: args.generation, reloaded: undefined },
+      // `reloaded` is an output only: declared so the SDK exposes it.
+      { ...args, files: pulumi.secret(args.files), reloaded: undefined },
       opts,
       'sentiment-gateway',
       'GatewayConfig',

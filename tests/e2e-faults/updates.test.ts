@@ -10,14 +10,15 @@
  * reload's closing of idle connections does; README, Faults), and each test checks nginx never read
  * such a request. Everything else counts as a failure.
  */
-import tls from 'node:tls';
 import { pollUntil } from '../../deployments/local/readiness';
-import { dockerExec, docker, relabelImage, restartEngine } from '../../airgap/engine';
+import { containerEvents, dockerExec, docker, relabelImage, restartEngine } from '../../airgap/engine';
 import {
   currentContainer,
-  forceRemove,
+  firstAddress,
+  namesStartingWith,
   inspect,
   prepareDeployment,
+  presentedCertificate,
   type Deployment,
   type StackOutputs,
 } from '../../airgap/deployment';
@@ -53,13 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!destroyed) {
-    await deployment?.project.pulumi(['destroy', '--yes', '--stack', deployment.stack], {
-      timeoutMs: 300_000,
-    });
-    if (deployment) await forceRemove(deployment.prefix);
-  }
-  await deployment?.project.remove();
+  await deployment?.discard({ destroyed });
   for (const tag of builtImages) await dockerExec(['rmi', tag]);
   console.log(clock.report('e2e-faults phases'));
   console.log(`e2e-faults figures:\n${figures.map((f) => `  ${f}`).join('\n')}`);
@@ -67,55 +62,13 @@ afterAll(async () => {
 
 /** The stack's API containers now: name, id and backend address. */
 async function apiContainers(): Promise<{ name: string; id: string; address: string }[]> {
-  const names = (await docker(['ps', '-a', '--format', '{{.Names}}']))
-    .split('\n')
-    .filter((n) => n.startsWith(`${deployment.prefix}-api-`))
-    .sort();
+  const names = await namesStartingWith('container', `${deployment.prefix}-api-`);
   return Promise.all(
     names.map(async (n) => {
       const state = await inspect(n);
-      return { name: n, id: state.Id, address: Object.values(state.NetworkSettings.Networks)[0]!.IPAddress };
+      return { name: n, id: state.Id, address: firstAddress(state)! };
     }),
   );
-}
-
-interface EngineEvent {
-  status: string;
-  id: string;
-  time: number;
-  name: string;
-}
-/** The engine's container events between two instants (ms), with the container name. */
-async function engineEvents(since: number, until: number): Promise<EngineEvent[]> {
-  const text = await docker([
-    'events',
-    '--since',
-    String(Math.floor(since / 1000) - 1),
-    '--until',
-    String(Math.ceil(until / 1000) + 1),
-    '--filter',
-    'type=container',
-    '--format',
-    '{{json .}}',
-  ]);
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map(
-      (line) =>
-        JSON.parse(line) as {
-          status: string;
-          id: string;
-          timeNano: number;
-          Actor: { Attributes: { name: string } };
-        },
-    )
-    .map((e) => ({
-      status: e.status,
-      id: e.id,
-      time: e.timeNano / 1e6,
-      name: e.Actor.Attributes.name,
-    }));
 }
 
 /** request id -> upstream address of every request the gateway logged (its JSON access log). */
@@ -179,7 +132,7 @@ describe('rolling updates', () => {
     expect(after).toHaveLength(before.length);
     expect(after.filter((a) => before.some((b) => b.id === a.id))).toEqual([]);
 
-    const events = await engineEvents(started, Date.now());
+    const events = await containerEvents(started, Date.now());
     const at = (id: string, status: string) => events.find((e) => e.id === id && e.status === status)?.time;
     const firstOldStop = Math.min(...before.map((b) => at(b.id, 'kill') ?? Infinity));
     expect(Number.isFinite(firstOldStop)).toBe(true);
@@ -188,7 +141,9 @@ describe('rolling updates', () => {
     const gatewayName = await name('gateway');
     const reloads = events.filter(
       (e) =>
-        e.name === gatewayName && e.status.startsWith('exec_start: nginx') && e.status.endsWith('-s reload'),
+        e.attributes.name === gatewayName &&
+        e.status.startsWith('exec_start: nginx') &&
+        e.status.endsWith('-s reload'),
     );
     expect(reloads).toHaveLength(1);
     const reloadAt = reloads[0]!.time;
@@ -240,21 +195,6 @@ describe('rolling updates', () => {
   });
 });
 
-/** The certificate the gateway presents now (PEM). */
-function presentedCertificate(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      { host: '127.0.0.1', port: gateway.ports.https, servername: 'localhost', ca: outputs.caCertificate },
-      () => {
-        const pem = socket.getPeerX509Certificate()!.toString();
-        socket.end();
-        resolve(pem);
-      },
-    );
-    socket.once('error', reject);
-  });
-}
-
 describe('gateway changes reach nginx by reload, never by replacement', () => {
   test('a new rate limit: no failed request, the same gateway container, which Docker still restarts after the reload', async () => {
     const id = (await inspect(await name('gateway'))).Id;
@@ -288,13 +228,13 @@ describe('gateway changes reach nginx by reload, never by replacement', () => {
 
   test('a rotated certificate: no failed request, the same gateway container, the new certificate served', async () => {
     const id = (await inspect(await name('gateway'))).Id;
-    const old = await presentedCertificate();
+    const old = (await presentedCertificate(gateway)).pem;
     // Another server name: a new CSR, so a new certificate from the same CA.
     await deployment.pulumi(['config', 'set', 'serverNames', '["rotated.example.test"]']);
     const { outcomes } = await clock.phase('certificate rotation', () => loadDuring('rotation', up));
     await expectNoLoss('certificate rotation', outcomes);
     expect((await inspect(await name('gateway'))).Id).toBe(id);
-    const served = await presentedCertificate();
+    const served = (await presentedCertificate(gateway)).pem;
     expect(served).not.toBe(old);
     expect(new (await import('node:crypto')).X509Certificate(served).subjectAltName).toContain(
       'rotated.example.test',

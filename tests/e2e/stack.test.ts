@@ -8,7 +8,6 @@
  * (`npm run test:e2e:faults`); throughput is `npm run bench -- --only docker`'s.
  */
 import { execFile } from 'node:child_process';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { httpRequest } from '../../deployments/local/http-client';
 import { pollUntil } from '../../deployments/local/readiness';
@@ -22,16 +21,17 @@ import {
 } from '../../deployments/grafana/dashboards';
 import { replicaHosts } from '../../infra/api-fleet';
 import { dockerMonitoringSettings } from '../../infra/monitoring';
-import { docker, dockerExec } from '../../airgap/engine';
+import { containerEvents, docker, dockerExec } from '../../airgap/engine';
 import { failures, steadyLoad } from '../integration/faults/helpers';
 import { phaseClock } from './phases';
 import { predict, type GatewayClient, type Prediction } from '../integration/gateway/helpers';
 import {
   currentContainer,
   engineObjects,
-  forceRemove,
+  firstAddress,
   inspect,
   prepareDeployment,
+  presentedCertificate,
   signedBy,
   type Deployment,
   type StackOutputs,
@@ -65,14 +65,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (deployment !== undefined && !destroyed) {
-    // A check failed before teardown: destroy anyway, then remove whatever destroy left.
-    await deployment.project.pulumi(['destroy', '--yes', '--stack', deployment.stack], {
-      timeoutMs: 300_000,
-    });
-    await forceRemove(deployment.prefix);
-  }
-  await deployment?.project.remove();
+  // A check failed before teardown: destroy anyway, then remove whatever destroy left.
+  await deployment?.discard({ destroyed });
   console.log(clock.report('e2e phases'));
 });
 
@@ -84,17 +78,8 @@ describe('deploy', () => {
   });
 
   test('caCertificate verifies the certificate the gateway presents', async () => {
-    const presented = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect(
-        { host: '127.0.0.1', port: gateway.ports.https, servername: 'localhost', ca: outputs.caCertificate },
-        () => {
-          const raw = socket.getPeerX509Certificate()!.toString();
-          socket.end();
-          resolve(socket.authorized ? raw : `unauthorized: ${String(socket.authorizationError)}`);
-        },
-      );
-      socket.once('error', reject);
-    });
+    const { pem, authorizationError } = await presentedCertificate(gateway);
+    const presented = authorizationError === null ? pem : `unauthorized: ${authorizationError}`;
     expect(presented).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(signedBy(presented, outputs.caCertificate)).toBe(true);
   });
@@ -222,8 +207,9 @@ describe('faults', () => {
     );
     expect(restarted.State.Pid).not.toBe(before.State.Pid);
     // nginx resolved the name at its last (re)load: the replica must come back where nginx looks.
-    const address = (state: typeof before) => Object.values(state.NetworkSettings.Networks)[0]?.IPAddress;
-    console.log(`killed replica: address ${address(before)} before, ${address(restarted)} after its restart`);
+    console.log(
+      `killed replica: address ${firstAddress(before)} before, ${firstAddress(restarted)} after its restart`,
+    );
     const served = await pollUntil(
       async () => {
         const response = await predict(gateway, 'Back again');
@@ -351,20 +337,8 @@ describe('clean stops', () => {
    * 0 when its process shut down on its stop signal, 137 when the engine had to SIGKILL it.
    */
   async function stopExitCode(id: string, since: number): Promise<string> {
-    const codes = await docker([
-      'events',
-      '--since',
-      String(Math.floor(since / 1000) - 1),
-      '--until',
-      String(Math.ceil(Date.now() / 1000) + 1),
-      '--filter',
-      `container=${id}`,
-      '--filter',
-      'event=die',
-      '--format',
-      '{{.Actor.Attributes.exitCode}}',
-    ]);
-    return codes.split('\n').at(-1) ?? '';
+    const dies = await containerEvents(since, Date.now(), [`container=${id}`, 'event=die']);
+    return dies.at(-1)?.attributes.exitCode ?? '';
   }
 
   test('a silence made in Alertmanager survives its replacement, which stops it cleanly (exit 0, not killed)', async () => {
